@@ -49,3 +49,18 @@ TEST(Sha256, KnownVector) {
 
 }  // namespace
 }  // namespace anepilot
+
+#include "anepilot/compute_units.h"
+
+namespace anepilot {
+namespace {
+TEST(ComputeUnits, ParsesSwiftAndCoremltoolsSpellings) {
+  EXPECT_EQ(ParseComputeUnits("cpuAndNeuralEngine"), ComputeUnits::kCpuAndNeuralEngine);
+  EXPECT_EQ(ParseComputeUnits("CPU_AND_NE"), ComputeUnits::kCpuAndNeuralEngine);
+  EXPECT_EQ(ParseComputeUnits(".cpuAndGPU"), ComputeUnits::kCpuAndGpu);
+  EXPECT_EQ(ParseComputeUnits("ALL"), ComputeUnits::kAll);
+  EXPECT_FALSE(ParseComputeUnits("gpu").has_value());
+  for (auto u : kAllComputeUnits) EXPECT_EQ(ParseComputeUnits(ComputeUnitsName(u)), u);
+}
+}  // namespace
+}  // namespace anepilot
