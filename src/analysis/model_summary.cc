@@ -1,0 +1,278 @@
+#include "analysis/model_summary.h"
+
+#include <algorithm>
+#include <charconv>
+#include <queue>
+#include <string_view>
+#include <unordered_map>
+
+namespace anepilot::analysis {
+
+namespace {
+
+struct OsRelease {
+  int spec_version;
+  const char* ios;
+  const char* macos;
+};
+
+// Core ML specification versions and the first OS releases that read them.
+constexpr OsRelease kReleases[] = {
+    {1, "iOS 11", "macOS 10.13"},   {2, "iOS 11.2", "macOS 10.13.2"},
+    {3, "iOS 12", "macOS 10.14"},   {4, "iOS 13", "macOS 10.15"},
+    {5, "iOS 14", "macOS 11"},      {6, "iOS 15", "macOS 12"},
+    {7, "iOS 16", "macOS 13"},      {8, "iOS 17", "macOS 14"},
+    {9, "iOS 18", "macOS 15"},      {10, "iOS 26", "macOS 26"},
+};
+
+const OsRelease* ReleaseForSpec(int spec_version) {
+  for (const auto& r : kReleases) {
+    if (r.spec_version == spec_version) return &r;
+  }
+  return nullptr;
+}
+
+// "CoreML6" -> spec 7; "ios16" -> spec 7; 0 when not recognised.
+int SpecVersionForOpset(std::string_view opset) {
+  auto number_after = [&](std::string_view prefix) -> int {
+    if (opset.substr(0, prefix.size()) != prefix) return 0;
+    std::string_view digits = opset.substr(prefix.size());
+    int n = 0;
+    auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), n);
+    if (ec != std::errc() || end != digits.data() + digits.size()) return 0;
+    return n;
+  };
+  if (int n = number_after("CoreML"); n >= 5 && n <= 9) return n + 1;
+  if (int n = number_after("ios"); n > 0) {
+    for (const auto& r : kReleases) {
+      if (std::string_view(r.ios) == "iOS " + std::to_string(n)) return r.spec_version;
+    }
+  }
+  return 0;
+}
+
+struct CompressionType {
+  std::string_view type;
+  std::string_view method;
+};
+
+constexpr CompressionType kCompressionTypes[] = {
+    {"constexpr_affine_dequantize", "quantization"},
+    {"constexpr_blockwise_shift_scale", "quantization"},
+    {"constexpr_sparse_blockwise_shift_scale", "quantization+sparsity"},
+    {"dequantize", "quantization"},
+    {"quantize", "quantization"},
+    {"constexpr_lut_to_dense", "palettization"},
+    {"constexpr_lut_to_sparse", "palettization+sparsity"},
+    {"constexpr_sparse_to_dense", "sparsity"},
+    {"constexpr_cast", "cast"},
+};
+
+// NeuralNetwork layers keep weights as constants; those stored in 8 bits or
+// fewer are quantized or palettized (the spec's QuantizationParams).
+constexpr std::string_view kNnQuantizedWeights = "neuralnetwork_quantized_weights";
+
+bool IsLowBitInteger(ir::DType t) {
+  switch (t) {
+    case ir::DType::kInt4: case ir::DType::kUInt1: case ir::DType::kUInt2:
+    case ir::DType::kUInt3: case ir::DType::kUInt4: case ir::DType::kUInt6:
+    case ir::DType::kUInt8: case ir::DType::kInt8:
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool HasLowBitConstant(const ir::Op& op) {
+  for (const auto& [key, c] : op.attributes) {
+    if (c.type.kind == ir::ValueType::Kind::kTensor && IsLowBitInteger(c.type.tensor.dtype) &&
+        !c.type.tensor.shape.empty()) {
+      return true;
+    }
+  }
+  for (const auto& arg : op.inputs) {
+    for (const auto& b : arg.bindings) {
+      if (b.constant && IsLowBitInteger(b.constant->type.tensor.dtype) &&
+          !b.constant->type.tensor.shape.empty()) {
+        return true;
+      }
+    }
+  }
+  return false;
+}
+
+const ir::TensorType* FirstTensorOutput(const ir::Op& op) {
+  for (const auto& out : op.outputs) {
+    if (out.type.kind == ir::ValueType::Kind::kTensor) return &out.type.tensor;
+  }
+  return nullptr;
+}
+
+// Min-heap of the N largest tensors seen so far: O(ops * log N).
+class LargestTensors {
+ public:
+  explicit LargestTensors(size_t limit) : limit_(limit) {}
+
+  // Cheap test first so that the common case (a small tensor) copies nothing.
+  bool WouldKeep(int64_t bytes) const {
+    if (limit_ == 0) return false;
+    return heap_.size() < limit_ || bytes > heap_.front().bytes;
+  }
+  void Add(IntermediateTensor t) {
+    heap_.push_back(std::move(t));
+    std::push_heap(heap_.begin(), heap_.end(), Greater);
+    if (heap_.size() > limit_) {
+      std::pop_heap(heap_.begin(), heap_.end(), Greater);
+      heap_.pop_back();
+    }
+  }
+  std::vector<IntermediateTensor> TakeSorted() {
+    std::sort_heap(heap_.begin(), heap_.end(), Greater);  // descending bytes
+    return std::move(heap_);
+  }
+
+ private:
+  static bool Greater(const IntermediateTensor& a, const IntermediateTensor& b) {
+    return a.bytes > b.bytes;
+  }
+  size_t limit_;
+  std::vector<IntermediateTensor> heap_;
+};
+
+class Summarizer {
+ public:
+  Summarizer(const ir::Model& model, const SummaryOptions& options)
+      : model_(model), largest_(options.top_intermediates) {}
+
+  void WalkFunctions(ModelSummary& s) {
+    for (const auto& fn : model_.program.functions) {
+      size_t before = s.op_count;
+      function_ = &fn.name;
+      // Iterative walk: hostile programs may nest blocks deeply.
+      std::vector<const ir::Block*> pending{&fn.body};
+      while (!pending.empty()) {
+        const ir::Block* block = pending.back();
+        pending.pop_back();
+        for (const auto& op : block->ops) {
+          VisitOp(op, s);
+          for (auto it = op.blocks.rbegin(); it != op.blocks.rend(); ++it) pending.push_back(&*it);
+        }
+      }
+      s.functions.push_back({fn.name, fn.opset, s.op_count - before});
+    }
+  }
+
+  void Finish(ModelSummary& s) {
+    s.op_histogram.reserve(histogram_.size());
+    for (const auto& [type, count] : histogram_) s.op_histogram.push_back({std::string(type), count});
+    auto by_count = [](const auto& a, const auto& b) {
+      return a.count != b.count ? a.count > b.count : a.type < b.type;
+    };
+    std::sort(s.op_histogram.begin(), s.op_histogram.end(), by_count);
+    for (const auto& [type, count] : compression_) {
+      std::string method = type == kNnQuantizedWeights ? "quantization" : CompressionMethod(std::string(type));
+      s.compression.push_back({std::string(type), method, count});
+    }
+    std::sort(s.compression.begin(), s.compression.end(), by_count);
+    s.largest_intermediates = largest_.TakeSorted();
+    PrecisionSummary& p = s.precision;
+    p.verdict = p.fp16 && p.fp32 ? "mixed" : p.fp16 ? "fp16" : p.fp32 ? "fp32" : "unknown";
+  }
+
+ private:
+  void VisitOp(const ir::Op& op, ModelSummary& s) {
+    ++s.op_count;
+    ++histogram_[op.type];
+    bool weight_op = IsWeightOp(op);
+    if (!CompressionMethod(op.type).empty()) ++compression_[op.type];
+    if (model_.program.version == 0 && HasLowBitConstant(op)) ++compression_[kNnQuantizedWeights];
+    if (weight_op) return;
+
+    const ir::TensorType* first = FirstTensorOutput(op);
+    ir::DType dt = first ? first->dtype : ir::DType::kUnknown;
+    PrecisionSummary& p = s.precision;
+    if (dt == ir::DType::kFloat16 || dt == ir::DType::kBFloat16) ++p.fp16;
+    else if (dt == ir::DType::kFloat32 || dt == ir::DType::kFloat64) ++p.fp32;
+    else if (dt == ir::DType::kUnknown || dt == ir::DType::kString || ir::IsFloat(dt)) ++p.unknown;
+    else ++p.integer;
+
+    for (const auto& out : op.outputs) {
+      if (out.type.kind != ir::ValueType::Kind::kTensor) continue;
+      std::optional<int64_t> bytes = out.type.tensor.byte_size();
+      if (!bytes || !largest_.WouldKeep(*bytes)) continue;
+      largest_.Add({*function_, op.name, op.type, out.name, out.type.tensor, *bytes});
+    }
+  }
+
+  const ir::Model& model_;
+  const std::string* function_ = nullptr;
+  // Keys view strings owned by model_, which outlives the Summarizer.
+  std::unordered_map<std::string_view, size_t> histogram_;
+  std::unordered_map<std::string_view, size_t> compression_;
+  LargestTensors largest_;
+};
+
+DeploymentTarget ProgramTarget(const ir::Model& model) {
+  // The highest opset among functions decides (a multifunction model needs
+  // the newest OS any of its functions needs).
+  int best = 0;
+  std::string best_opset;
+  for (const auto& fn : model.program.functions) {
+    int v = SpecVersionForOpset(fn.opset);
+    if (v > best) { best = v; best_opset = fn.opset; }
+  }
+  if (best > 0) return TargetForOpset(best_opset);
+  return TargetForSpecVersion(model.spec_version);
+}
+
+}  // namespace
+
+DeploymentTarget TargetForSpecVersion(int spec_version) {
+  const OsRelease* r = ReleaseForSpec(spec_version);
+  if (!r) return {};
+  return {r->ios, r->macos, "spec version " + std::to_string(spec_version)};
+}
+
+DeploymentTarget TargetForOpset(const std::string& opset) {
+  const OsRelease* r = ReleaseForSpec(SpecVersionForOpset(opset));
+  if (!r) return {};
+  return {r->ios, r->macos, "opset " + opset};
+}
+
+bool IsWeightOp(const ir::Op& op) {
+  return op.type == "const" || std::string_view(op.type).substr(0, 10) == "constexpr_";
+}
+
+std::string CompressionMethod(const std::string& op_type) {
+  for (const auto& c : kCompressionTypes) {
+    if (c.type == op_type) return std::string(c.method);
+  }
+  return {};
+}
+
+ModelSummary Summarize(const ir::Model& model, const SummaryOptions& options) {
+  ModelSummary s;
+  s.path = model.path;
+  s.container = std::string(ir::ContainerName(model.container));
+  s.model_file = model.model_file;
+  s.kind = model.kind;
+  s.spec_version = model.spec_version;
+  s.deployment = ProgramTarget(model);
+  s.is_updatable = model.is_updatable;
+  s.inputs = model.inputs;
+  s.outputs = model.outputs;
+  s.states = model.states;
+  s.weights = model.weights;
+  s.metadata = model.metadata;
+  s.custom_layers = model.custom_layers;
+  s.warnings = model.warnings;
+
+  Summarizer summarizer(model, options);
+  summarizer.WalkFunctions(s);
+  summarizer.Finish(s);
+
+  for (const auto& stage : model.stages) s.stages.push_back(Summarize(stage, options));
+  return s;
+}
+
+}  // namespace anepilot::analysis
