@@ -1,0 +1,151 @@
+#include "format/blob_references.h"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <filesystem>
+#include <map>
+#include <set>
+#include <utility>
+#include <vector>
+
+#include "format/blob_storage.h"
+
+namespace anepilot::format {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr std::string_view kModelPathPrefix = "@model_path/";
+
+// One place a blob is referenced from.
+struct BlobUse {
+  const ir::Constant* constant;
+  std::string function;
+  std::string op;
+};
+
+using UsesByFile = std::map<std::string, std::vector<BlobUse>>;
+
+void CollectConstant(const ir::Constant& c, const std::string& fn, const ir::Op& op,
+                     const std::string& model_dir, UsesByFile* uses) {
+  if (!c.blob) return;
+  std::string op_name = op.name.empty() ? op.type : op.name;
+  (*uses)[ResolveBlobPath(c.blob->file, model_dir)].push_back({&c, fn, std::move(op_name)});
+}
+
+void CollectBlock(const ir::Block& block, const std::string& fn, const std::string& model_dir,
+                  UsesByFile* uses) {
+  for (const ir::Op& op : block.ops) {
+    for (const auto& [key, c] : op.attributes) CollectConstant(c, fn, op, model_dir, uses);
+    for (const ir::Argument& arg : op.inputs) {
+      for (const ir::Binding& b : arg.bindings) {
+        if (b.constant) CollectConstant(*b.constant, fn, op, model_dir, uses);
+      }
+    }
+    for (const ir::Block& nested : op.blocks) CollectBlock(nested, fn, model_dir, uses);
+  }
+}
+
+void CollectModel(const ir::Model& model, const std::string& model_dir, UsesByFile* uses) {
+  for (const ir::Function& fn : model.program.functions) {
+    CollectBlock(fn.body, fn.name, model_dir, uses);
+  }
+  for (const ir::Model& stage : model.stages) CollectModel(stage, model_dir, uses);
+}
+
+// Bytes the declared tensor occupies, when its shape is fully known and the
+// product does not overflow.
+std::optional<uint64_t> ExpectedBytes(const ir::TensorType& t) {
+  if (!t.fully_known()) return std::nullopt;
+  int bits = ir::DTypeBits(t.dtype);
+  if (bits == 0) return std::nullopt;
+  unsigned __int128 n = 1;
+  for (const ir::Dim& d : t.shape) {
+    n *= static_cast<uint64_t>(d.size);
+    if (n > (static_cast<unsigned __int128>(1) << 64)) return std::nullopt;
+  }
+  unsigned __int128 bytes = (n * static_cast<unsigned>(bits) + 7) / 8;
+  if (bytes > UINT64_MAX) return std::nullopt;
+  return static_cast<uint64_t>(bytes);
+}
+
+std::string RelativeToModel(const std::string& path, const std::string& model_dir) {
+  std::error_code ec;
+  fs::path rel = fs::relative(path, fs::path(model_dir).parent_path(), ec);
+  return ec || rel.empty() ? path : rel.string();
+}
+
+}  // namespace
+
+std::string ResolveBlobPath(const std::string& written, const std::string& model_dir) {
+  std::string_view rest = written;
+  if (rest.substr(0, kModelPathPrefix.size()) == kModelPathPrefix) {
+    rest.remove_prefix(kModelPathPrefix.size());
+  }
+  return (fs::path(model_dir) / fs::path(std::string(rest))).lexically_normal().string();
+}
+
+Status VerifyBlobReferences(ir::Model* model, const std::string& model_dir,
+                            const ReadOptions& options) {
+  UsesByFile uses;
+  CollectModel(*model, model_dir, &uses);
+  ir::WeightsInfo& w = model->weights;
+  if (uses.empty()) return Status::Ok();
+
+  size_t present = 0;
+  std::vector<std::string> missing;
+  for (const auto& [path, file_uses] : uses) {
+    std::set<uint64_t> offsets;
+    for (const BlobUse& use : file_uses) offsets.insert(use.constant->blob->offset);
+    w.blob_count += offsets.size();
+    std::error_code ec;
+    if (!fs::is_regular_file(path, ec)) {
+      missing.push_back(RelativeToModel(path, model_dir));
+      continue;
+    }
+    ++present;
+    if (w.path.empty()) w.path = path;
+    ANEPILOT_ASSIGN_OR_RETURN(BlobFile file, BlobFile::Open(path));
+    w.file_bytes += file.size();
+    std::set<uint64_t> counted;
+    for (const BlobUse& use : file_uses) {
+      const ir::Constant& c = *use.constant;
+      uint64_t offset = c.blob->offset;
+      BlobExpectation expect;
+      if (c.type.kind == ir::ValueType::Kind::kTensor) {
+        expect.dtype = c.type.tensor.dtype;
+        expect.size_bytes = ExpectedBytes(c.type.tensor);
+      }
+      if (!options.verify_weights) {
+        Result<BlobHeader> header = file.HeaderAt(offset);
+        uint64_t bytes = header.ok() ? header->size_bytes : expect.size_bytes.value_or(0);
+        if (counted.insert(offset).second) w.referenced_bytes += bytes;
+        continue;
+      }
+      Result<BlobHeader> header = file.Check(offset, expect);
+      if (!header.ok()) {
+        return CorruptWeights(fmt::format("{}: blob at offset {} (op {}/{}): {}", path, offset,
+                                          use.function, use.op, header.status().message()));
+      }
+      if (counted.insert(offset).second) w.referenced_bytes += header->size_bytes;
+    }
+  }
+
+  if (missing.empty()) {
+    w.state = ir::WeightsInfo::State::kPresent;
+  } else if (present == 0) {
+    w.state = ir::WeightsInfo::State::kMissing;
+    if (w.path.empty()) w.path = ResolveBlobPath(uses.begin()->first, model_dir);
+    w.note = fmt::format("{} absent: program read in full, {} blob reference(s) not checked",
+                         fmt::join(missing, ", "), w.blob_count);
+  } else {
+    w.state = ir::WeightsInfo::State::kPartial;
+    w.note = fmt::format("{} absent: blobs in the other weight file(s) checked",
+                         fmt::join(missing, ", "));
+  }
+  return Status::Ok();
+}
+
+}  // namespace anepilot::format
