@@ -62,6 +62,7 @@ struct Chip {
 // entry with a generic identifier such as "Mac-M2-Max").
 struct Device {
   std::string identifier;       // hw.machine: "iPhone14,7", "iPad13,4", "Mac14,2", or generic "Mac-M2"
+  std::vector<std::string> other_identifiers;  // same model, other variants ("iPad13,5" cellular ...)
   std::string name;             // marketing name: "iPhone 14"
   DeviceFamily family = DeviceFamily::kIPhone;
   std::string chip;             // Chip::name
@@ -125,7 +126,9 @@ class DeviceCatalog {
   // accepted forms.
   Result<DeviceResolution> Resolve(std::string_view query) const;
 
-  // Resolves a comma-separated list. Each item is as for Resolve, or one of
+  // Resolves a list separated by commas or semicolons.
+  // A comma followed by digits continues an identifier, so
+  // "iPhone14,7,iPhone17,2,M2 Max" is three items. Each item is as for Resolve, or one of
   // the keywords "all" (every device), "iPhone" / "iPad" / "Mac" (every device
   // of that family). Duplicates are removed, order kept. kInvalidArgument
   // names the first bad item.
