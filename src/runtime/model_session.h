@@ -1,0 +1,153 @@
+// Fast first, then swap: a model served at once from the configuration that
+// loads fastest, while the faster-running configuration loads (specializes) in
+// the background and replaces it when it has proved itself.
+//
+//   Open():  loads serve_order[0] (the next on failure, skipping blocked ones)
+//            and returns; predictions can start.
+//   background thread: loads swap_to; waits for the first input a caller
+//            passes; runs it on both configurations; checks the candidate's
+//            output is finite and agrees within `tolerance`; times both on that
+//            input (median of `latency_samples` runs); swaps when the candidate
+//            is faster by at least `min_gain`.
+//   swap:    the current model is a shared_ptr replaced under a mutex. A
+//            prediction takes a reference before it runs, so in-flight
+//            predictions finish on the old model, new ones start on the new
+//            one, and the old one is unloaded when its last prediction ends.
+//            No prediction is dropped or run twice.
+//
+// Crash guard: every load and every configuration's first prediction is armed
+// before and disarmed after (so a step that kills the process blocks that
+// configuration at the next launch); blocked configurations are never tried.
+//
+// Thread-safety: Predict may be called from any number of threads. The
+// destructor waits for the background thread (a load in progress cannot be
+// interrupted; it is finished and discarded).
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "anepilot/compute_units.h"
+#include "anepilot/result.h"
+#include "runtime/backend.h"
+#include "runtime/clock.h"
+#include "runtime/step_guard.h"
+#include "runtime/tensor.h"
+
+namespace anepilot::runtime {
+
+struct SwapOptions {
+  bool enabled = true;      // false: never swap (serve from the first configuration)
+  double min_gain = 0.10;   // swap when candidate latency <= current * (1 - min_gain)
+  double tolerance = 1e-2;  // max relative output difference (MaxRelativeDifference)
+  int latency_samples = 5;  // timed runs per configuration; the median counts
+};
+
+enum class SwapState {
+  kPending,         // the background work has not finished
+  kNotAttempted,    // no candidate, swapping disabled, or candidate blocked
+  kSwapped,
+  kLoadFailed,      // the candidate did not load (error status)
+  kPredictFailed,   // the candidate's first prediction returned an error
+  kNonFinite,       // the candidate produced NaN / infinity
+  kDisagrees,       // outputs differ by more than the tolerance
+  kNotFaster,       // not faster by min_gain
+  kCancelled,       // the session closed first
+};
+std::string_view SwapStateName(SwapState s);
+
+struct SwapOutcome {
+  SwapState state = SwapState::kPending;
+  std::optional<ComputeUnits> candidate;
+  double candidate_ms = 0;   // median latency measured (0 when not measured)
+  double current_ms = 0;
+  double max_difference = 0;
+  Status status;             // the error behind kLoadFailed / kPredictFailed
+};
+
+// What happened, for telemetry. Called from the thread that did it.
+struct SessionEvent {
+  enum class Kind { kLoad, kFirstPrediction, kSwap, kFallback };
+  Kind kind = Kind::kLoad;
+  ComputeUnits units = ComputeUnits::kCpuAndGpu;
+  std::optional<ComputeUnits> from_units;  // kSwap: previous configuration
+  Nanos duration{0};
+  bool cold = false;       // kLoad
+  bool background = false; // kLoad / kFirstPrediction of the swap candidate
+  Status status;           // non-OK: the step failed (kFallback: why)
+  std::optional<SwapOutcome> swap;  // kSwap: the decision (swapped or not)
+};
+
+struct ModelSessionOptions {
+  std::string compiled_model_path;
+  // Configurations to serve first, fastest-loading first; blocked and failing
+  // ones are skipped. Must not be empty.
+  std::vector<ComputeUnits> serve_order;
+  // The faster-running configuration to load in the background (ignored when
+  // it is the one serving, blocked, or swap.enabled is false).
+  std::optional<ComputeUnits> swap_to;
+  SwapOptions swap;
+  StepGuard* guard = nullptr;  // not owned; may be null (no crash guard)
+  std::function<void(const SessionEvent&)> observer;  // may be empty
+  Clock* clock = &SystemClock();  // not owned
+};
+
+class ModelSession {
+ public:
+  // Loads the first configuration that succeeds. Errors: kInvalidArgument for
+  // an empty serve_order; otherwise the last load error when none loads
+  // (kUnavailable when every configuration was blocked).
+  static Result<std::unique_ptr<ModelSession>> Open(Backend* backend, ModelSessionOptions options);
+  ~ModelSession();
+  ModelSession(const ModelSession&) = delete;
+  ModelSession& operator=(const ModelSession&) = delete;
+
+  // Thread-safe. Runs exactly once on exactly one configuration.
+  Result<Tensors> Predict(const Tensors& inputs);
+
+  ComputeUnits current_units() const;
+  // The swap decision so far (kPending while the background work runs).
+  SwapOutcome swap_outcome() const;
+  // Blocks until the swap decision is made; returns it.
+  SwapOutcome WaitForSwapDecision();
+  // Predictions served so far by each configuration (index: ComputeUnits).
+  int64_t served(ComputeUnits units) const { return served_[static_cast<size_t>(units)].load(); }
+
+ private:
+  struct Slot;
+  ModelSession(Backend* backend, ModelSessionOptions options);
+  Result<std::shared_ptr<Slot>> LoadGuarded(ComputeUnits units, bool background);
+  Result<Tensors> FirstPrediction(Slot& slot, const Tensors& inputs, bool background);
+  std::shared_ptr<Slot> Current() const;
+  void Background();
+  void Decide(SwapOutcome outcome);
+  void Emit(const SessionEvent& event) const;
+
+  Backend* backend_;
+  ModelSessionOptions options_;
+
+  mutable std::mutex current_mu_;
+  std::shared_ptr<Slot> current_;  // guarded by current_mu_
+
+  std::mutex sample_mu_;
+  std::condition_variable sample_cv_;
+  std::optional<Tensors> sample_;  // first input seen; guarded by sample_mu_
+  bool closing_ = false;           // guarded by sample_mu_
+  std::atomic<bool> have_sample_{false};
+
+  mutable std::mutex outcome_mu_;
+  std::condition_variable outcome_cv_;
+  SwapOutcome outcome_;  // guarded by outcome_mu_
+
+  std::atomic<int64_t> served_[4] = {};
+  std::thread background_;
+};
+
+}  // namespace anepilot::runtime
