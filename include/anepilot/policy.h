@@ -74,6 +74,12 @@ struct UnitChoice {
   std::optional<double> expected_peak_memory_mb;
   friend bool operator==(const UnitChoice&, const UnitChoice&) = default;
 };
+// A choice with no expectations.
+inline UnitChoice ChoiceOf(ComputeUnits units) {
+  UnitChoice c;
+  c.units = units;
+  return c;
+}
 
 struct LoadingPlan {
   LoadingStrategy strategy = LoadingStrategy::kSingle;
