@@ -16,13 +16,23 @@
 
 #include "base/mapped_file.h"
 #include "base/sha256.h"
-#include "runtime/durable_file.h"
+#include "base/durable_file.h"
 
 namespace anepilot::runtime {
 namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
+
+// Creates `path` with `bytes`, flushed to stable storage.
+Status WriteFileDurably(const std::string& path, std::string_view bytes) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return IoError(path + ": cannot create: " + std::strerror(errno));
+  Status s = WriteFully(fd, bytes, path);
+  if (s.ok()) s = SyncFileDescriptor(fd, path);
+  ::close(fd);
+  return s;
+}
 
 bool IsKey(const std::string& key) {
   return key.size() == 64 &&
@@ -225,7 +235,7 @@ Status CompiledModelStore::WriteIndex(const Index& index) {
   for (const auto& [key, e] : index.entries) {
     j["entries"][key] = {{"name", e.name}, {"bytes", e.bytes}, {"last_used", e.last_used}};
   }
-  return ReplaceFileAtomically(dir_ + "/index.json", j.dump(1));
+  return WriteFileAtomically(dir_ + "/index.json", j.dump(1));
 }
 
 Result<std::string> CompiledModelStore::Lookup(const std::string& key, const std::string& name) {
