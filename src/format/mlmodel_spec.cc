@@ -1,9 +1,215 @@
 #include "format/mlmodel_spec.h"
 
+#include <utility>
+
+#include <fmt/format.h>
+#include <google/protobuf/arena.h>
+#include <google/protobuf/io/coded_stream.h>
+
+#include "proto/Model.pb.h"
+#include "format/mlmodel_features.h"
+#include "format/mlmodel_program.h"
+#include "format/nn_layers.h"
+
 namespace anepilot::format {
+namespace spec = CoreML::Specification;
+
+namespace {
+
+// Classifiers can list tens of thousands of labels; the IR keeps the first
+// ones (enough to show and to compare) and the count goes to a warning.
+constexpr int kMaxClassLabels = 1000;
+
+template <typename Classifier>
+void ClassLabelsToIr(const Classifier& c, ir::Model* out) {
+  int total = 0;
+  if (c.has_stringclasslabels()) {
+    const auto& labels = c.stringclasslabels().vector();
+    total = labels.size();
+    for (int i = 0; i < total && i < kMaxClassLabels; ++i) out->class_labels.push_back(labels[i]);
+  } else if (c.has_int64classlabels()) {
+    const auto& labels = c.int64classlabels().vector();
+    total = labels.size();
+    for (int i = 0; i < total && i < kMaxClassLabels; ++i) {
+      out->class_labels.push_back(std::to_string(labels[i]));
+    }
+  }
+  if (total > kMaxClassLabels) {
+    out->warnings.push_back(
+        fmt::format("{} class labels; the first {} are kept", total, kMaxClassLabels));
+  }
+}
+
+void MetadataToIr(spec::Metadata* m, ir::Metadata* out) {
+  out->short_description = std::move(*m->mutable_shortdescription());
+  out->author = std::move(*m->mutable_author());
+  out->license = std::move(*m->mutable_license());
+  out->version_string = std::move(*m->mutable_versionstring());
+  for (auto& entry : *m->mutable_userdefined()) {
+    out->user_defined.insert_or_assign(std::move(*entry.mutable_key()),
+                                       std::move(*entry.mutable_value()));
+  }
+}
+
+void DescriptionToIr(spec::ModelDescription* d, ir::Model* out) {
+  out->inputs = FeaturesToIr(d->input());
+  out->outputs = FeaturesToIr(d->output());
+  out->states = FeaturesToIr(d->state());
+  out->training_inputs = FeaturesToIr(d->traininginput());
+  out->predicted_feature_name = std::move(*d->mutable_predictedfeaturename());
+  out->predicted_probabilities_name = std::move(*d->mutable_predictedprobabilitiesname());
+  // Multifunction ML Programs describe their IO per function; the top-level
+  // lists are then empty and the default function's IO stands for the model.
+  if (out->inputs.empty() && out->outputs.empty() && d->functions_size() > 0) {
+    const spec::FunctionDescription* chosen = &d->functions(0);
+    for (const auto& f : d->functions()) {
+      if (f.name() == d->defaultfunctionname()) chosen = &f;
+    }
+    out->inputs = FeaturesToIr(chosen->input());
+    out->outputs = FeaturesToIr(chosen->output());
+    out->states = FeaturesToIr(chosen->state());
+    if (out->predicted_feature_name.empty()) out->predicted_feature_name = chosen->predictedfeaturename();
+    if (out->predicted_probabilities_name.empty()) {
+      out->predicted_probabilities_name = chosen->predictedprobabilitiesname();
+    }
+  }
+  MetadataToIr(d->mutable_metadata(), &out->metadata);
+}
+
+// The name of the Type oneof member that is set ("mlProgram", ...), empty
+// when none (or one this schema does not know) is set.
+std::string ModelKindName(const spec::Model& m) {
+  if (m.Type_case() == spec::Model::TYPE_NOT_SET) return {};
+  const auto* field = spec::Model::descriptor()->FindFieldByNumber(m.Type_case());
+  return field ? field->name() : std::string();
+}
+
+// `top_level` is false for pipeline stages, which are converted recursively
+// (protobuf's parser bounds the nesting depth at 100 messages).
+Status ModelToIr(spec::Model* m, const std::string& file, bool top_level, ir::Model* out);
+
+void PipelineToIr(spec::Pipeline* p, const std::string& file, ir::Model* out) {
+  out->stages.reserve(p->models_size());
+  for (int i = 0; i < p->models_size(); ++i) {
+    ir::Model stage;
+    stage.model_file = out->model_file;
+    // Stages never fail: an unknown stage type becomes a warning.
+    (void)ModelToIr(p->mutable_models(i), file, /*top_level=*/false, &stage);
+    if (stage.kind.empty()) {
+      std::string name = i < p->names_size() ? p->names(i) : std::to_string(i);
+      out->warnings.push_back(fmt::format(
+          "pipeline stage {} sets no model type that anepilot knows; read its description only", name));
+    }
+    out->stages.push_back(std::move(stage));
+  }
+  // A pipeline classifier's labels are those of its classifying stage.
+  for (auto it = out->stages.rbegin(); it != out->stages.rend() && out->class_labels.empty(); ++it) {
+    out->class_labels = it->class_labels;
+  }
+}
+
+Status ModelToIr(spec::Model* m, const std::string& file, bool top_level, ir::Model* out) {
+  out->spec_version = m->specificationversion();
+  out->is_updatable = m->isupdatable();
+  out->kind = ModelKindName(*m);
+  DescriptionToIr(m->mutable_description(), out);
+  switch (m->Type_case()) {
+    case spec::Model::kMlProgram:
+      out->program = MilProgramToIr(m->mutable_mlprogram(), &out->warnings);
+      break;
+    case spec::Model::kNeuralNetwork: {
+      auto* nn = m->mutable_neuralnetwork();
+      NeuralNetworkToIr(nn->mutable_layers(), nn->preprocessing(), nn->arrayinputshapemapping(),
+                        nn->imageinputshapemapping(), out);
+      break;
+    }
+    case spec::Model::kNeuralNetworkClassifier: {
+      auto* nn = m->mutable_neuralnetworkclassifier();
+      NeuralNetworkToIr(nn->mutable_layers(), nn->preprocessing(), nn->arrayinputshapemapping(),
+                        nn->imageinputshapemapping(), out);
+      ClassLabelsToIr(*nn, out);
+      break;
+    }
+    case spec::Model::kNeuralNetworkRegressor: {
+      auto* nn = m->mutable_neuralnetworkregressor();
+      NeuralNetworkToIr(nn->mutable_layers(), nn->preprocessing(), nn->arrayinputshapemapping(),
+                        nn->imageinputshapemapping(), out);
+      break;
+    }
+    case spec::Model::kPipeline: PipelineToIr(m->mutable_pipeline(), file, out); break;
+    case spec::Model::kPipelineClassifier:
+      PipelineToIr(m->mutable_pipelineclassifier()->mutable_pipeline(), file, out);
+      break;
+    case spec::Model::kPipelineRegressor:
+      PipelineToIr(m->mutable_pipelineregressor()->mutable_pipeline(), file, out);
+      break;
+    case spec::Model::kGlmClassifier: ClassLabelsToIr(m->glmclassifier(), out); break;
+    case spec::Model::kSupportVectorClassifier: ClassLabelsToIr(m->supportvectorclassifier(), out); break;
+    case spec::Model::kTreeEnsembleClassifier: ClassLabelsToIr(m->treeensembleclassifier(), out); break;
+    case spec::Model::kKNearestNeighborsClassifier:
+      ClassLabelsToIr(m->knearestneighborsclassifier(), out);
+      break;
+    case spec::Model::kNonMaximumSuppression: ClassLabelsToIr(m->nonmaximumsuppression(), out); break;
+    case spec::Model::kTextClassifier:
+      for (const auto& label : m->textclassifier().stringclasslabels().vector()) {
+        if (out->class_labels.size() >= kMaxClassLabels) break;
+        out->class_labels.push_back(label);
+      }
+      break;
+    case spec::Model::kCustomModel:
+      out->custom_layers.push_back(m->custommodel().classname());
+      break;
+    case spec::Model::TYPE_NOT_SET:
+      if (!top_level) return Status::Ok();
+      return Unsupported(fmt::format(
+          "{}: the model (specification version {}) sets no model type that anepilot knows "
+          "(Model.Type is empty or a newer kind); nothing to read beyond its description",
+          file, m->specificationversion()));
+    default:
+      // Classic model types: kind and IO are all anepilot reads of them.
+      break;
+  }
+  return Status::Ok();
+}
+
+}  // namespace
 
 Result<ir::Model> ParseModelSpec(std::string_view bytes, const std::string& file) {
-  return Unsupported(file + ": .mlmodel protobuf reading is not implemented yet");
+  if (bytes.empty()) {
+    return CorruptModel(file + ": empty file; not a Core ML model protobuf");
+  }
+  if (bytes.size() > static_cast<size_t>(INT32_MAX)) {
+    return Unsupported(fmt::format("{}: {} bytes is beyond protobuf's 2 GB message limit", file,
+                                   bytes.size()));
+  }
+  // One arena for the whole message: parsing allocates from it and freeing
+  // is a single release, which matters for programs of 100k+ operations.
+  google::protobuf::ArenaOptions arena_options;
+  arena_options.start_block_size = 64 * 1024;
+  arena_options.max_block_size = 4 * 1024 * 1024;
+  google::protobuf::Arena arena(arena_options);
+  auto* message = google::protobuf::Arena::CreateMessage<spec::Model>(&arena);
+
+  google::protobuf::io::CodedInputStream input(reinterpret_cast<const uint8_t*>(bytes.data()),
+                                               static_cast<int>(bytes.size()));
+  bool parsed = message->MergePartialFromCodedStream(&input) && input.ConsumedEntireMessage();
+  if (!parsed) {
+    return CorruptModel(fmt::format(
+        "{}: not a Core ML model protobuf (parse failed after {} of {} bytes); the file may be "
+        "truncated or not a .mlmodel",
+        file, input.CurrentPosition(), bytes.size()));
+  }
+  if (message->Type_case() == spec::Model::TYPE_NOT_SET && message->specificationversion() == 0 &&
+      !message->has_description()) {
+    return CorruptModel(fmt::format(
+        "{}: not a Core ML model protobuf ({} bytes parse, but hold no specification version, "
+        "description or model type)",
+        file, bytes.size()));
+  }
+  ir::Model model;
+  model.model_file = file;
+  ANEPILOT_RETURN_IF_ERROR(ModelToIr(message, file, /*top_level=*/true, &model));
+  return model;
 }
 
 }  // namespace anepilot::format
