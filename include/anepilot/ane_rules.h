@@ -70,6 +70,8 @@ struct ModelFacts {
   std::vector<std::string> enumerated_flexible_inputs;  // inputs with Flexibility::kEnumerated
   size_t max_enumerated_shapes = 0; // most enumerated shapes of any input
   bool has_custom_layers = false;
+  std::string container;            // "mlmodel", "mlpackage", "mlmodelc" (ir::ContainerName)
+  size_t compute_ops = 0;           // ops that run at prediction time (not const / constexpr_*)
 
   // Computes the facts of `model` (its program and, for pipelines, its
   // stages' programs). Never fails; unknown sizes count as 0.
