@@ -3,9 +3,10 @@
 //
 //   anepilot_crash_child --state DIR --device D --os-version V --os-build B
 //       --app-version A --model-hash H --policy FILE --prev-exit REASON
-//       [--faults units:step:mode,...] [--no-sync]
+//       [--faults units:step:mode,...] [--exit-reasons pid:reason,...] [--no-sync]
 //
-// Launch: open the guard (reasons for dead markers = --prev-exit), decide
+// Launch: open the guard (a dead marker's reason: its pid's entry in
+// --exit-reasons, else --prev-exit), decide
 // from the policy, filter through the guard, take the first allowed choice,
 // then for each step (load, first_prediction): arm, act, disarm. A fault for
 // (units, step) makes the act one of: segv (a real write through a null
@@ -105,7 +106,19 @@ int main(int argc, char** argv) {
   }
   auto prev = ParseExitReason(args["prev-exit"]);
   if (!prev) Fail("bad --prev-exit " + args["prev-exit"]);
-  FixedExitReason reasons(*prev);
+  std::map<int64_t, ExitReason> by_pid;
+  std::string list_text = args["exit-reasons"];
+  for (size_t start = 0; start < list_text.size();) {
+    size_t comma = list_text.find(',', start);
+    std::string item = list_text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    size_t colon = item.find(':');
+    auto reason = colon == std::string::npos ? std::nullopt : ParseExitReason(item.substr(colon + 1));
+    if (!reason) Fail("bad --exit-reasons item " + item);
+    by_pid[std::stoll(item.substr(0, colon))] = *reason;
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  ExitReasonsByPid reasons(std::move(by_pid), *prev);
 
   CrashGuardOptions options;
   options.exit_reasons = &reasons;

@@ -95,6 +95,22 @@ class FixedExitReason final : public ExitReasonProvider {
   ExitReason reason_;
 };
 
+// Reasons known per dead process (e.g. from MetricKit diagnostics matched by
+// pid); markers of processes it does not know get `fallback`.
+class ExitReasonsByPid final : public ExitReasonProvider {
+ public:
+  explicit ExitReasonsByPid(std::map<int64_t, ExitReason> reasons,
+                            ExitReason fallback = ExitReason::kUnknown)
+      : reasons_(std::move(reasons)), fallback_(fallback) {}
+  ExitReason ReasonFor(const DeadMarker& marker) const override {
+    auto it = reasons_.find(marker.pid);
+    return it == reasons_.end() ? fallback_ : it->second;
+  }
+ private:
+  std::map<int64_t, ExitReason> reasons_;
+  ExitReason fallback_;
+};
+
 inline constexpr int kMemoryKillsToBlock = 2;
 
 // A configuration the guard will not try again for a key.
