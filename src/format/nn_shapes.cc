@@ -285,6 +285,26 @@ NnShape BatchedMatMul(const spec::BatchedMatMulLayerParams& p, const std::vector
   return batch;
 }
 
+// Space-to-depth moves b x b pixel blocks into channels; depth-to-space and
+// pixel shuffle move them back.
+NnShape ReorganizeData(const spec::ReorganizeDataLayerParams& p, const NnShape& in) {
+  auto chw = ChwOf(in);
+  int64_t b = FromU64(p.blocksize());
+  if (!chw || b <= 0 || b > (int64_t{1} << 16)) return std::nullopt;
+  Dims out = *in;
+  int64_t c = out[chw->c], h = out[chw->h], w = out[chw->w];
+  if (p.mode() == spec::ReorganizeDataLayerParams::SPACE_TO_DEPTH) {
+    out[chw->c] = Known(c) ? Checked(c * b * b) : kUnknown;
+    out[chw->h] = Known(h) && h % b == 0 ? h / b : kUnknown;
+    out[chw->w] = Known(w) && w % b == 0 ? w / b : kUnknown;
+  } else {
+    out[chw->c] = Known(c) && c % (b * b) == 0 ? c / (b * b) : kUnknown;
+    out[chw->h] = Known(h) ? Checked(h * b) : kUnknown;
+    out[chw->w] = Known(w) ? Checked(w * b) : kUnknown;
+  }
+  return out;
+}
+
 NnShape Transpose(const spec::TransposeLayerParams& p, const NnShape& in) {
   if (!in || static_cast<size_t>(p.axes_size()) != in->size()) return std::nullopt;
   Dims out(in->size());
@@ -356,6 +376,7 @@ NnShape Single(const Layer& layer, const std::vector<NnShape>& in) {
     case Layer::kReshape: return Reshape(layer.reshape(), x);
     case Layer::kPermute: return Permute(layer.permute(), x);
     case Layer::kTranspose: return Transpose(layer.transpose(), x);
+    case Layer::kReorganizeData: return ReorganizeData(layer.reorganizedata(), x);
     case Layer::kUpsample: return Upsample(layer.upsample(), x);
     case Layer::kPadding: return Padding(layer.padding(), x);
     case Layer::kCrop: return in.empty() ? NnShape() : Crop(layer.crop(), in);
@@ -406,7 +427,7 @@ const std::vector<std::string_view>& NnLayersWithShapeRules() {
       "lessThan", "lessEqual", "greaterThan", "greaterEqual", "logicalOr", "logicalXor",
       "logicalAnd",
       // Layout.
-      "concat", "concatND", "split", "flatten", "reshape", "permute", "transpose", "upsample",
+      "concat", "concatND", "split", "flatten", "reshape", "permute", "transpose", "reorganizeData", "upsample",
       "padding", "crop", "loadConstant", "loadConstantND",
   };
   return kRules;
