@@ -1,0 +1,43 @@
+#include "plan/cost.h"
+
+#include <cmath>
+
+namespace anepilot::plan {
+namespace {
+constexpr double kGb = 1e9;
+}
+
+LoadEstimate EstimateLoad(const ProgramGraph& graph, const OptionResult& placed,
+                          const DeviceRates& rates, const CostModel& m) {
+  const double n_cpu = static_cast<double>(placed.ops_on[static_cast<size_t>(Unit::kCpu)]);
+  const double n_gpu = static_cast<double>(placed.ops_on[static_cast<size_t>(Unit::kGpu)]);
+  const double n_ane = static_cast<double>(placed.ops_on[static_cast<size_t>(Unit::kAne)]);
+  const double w_cpu = placed.weight_bytes_on[static_cast<size_t>(Unit::kCpu)] / kGb;
+  const double w_gpu = placed.weight_bytes_on[static_cast<size_t>(Unit::kGpu)] / kGb;
+  const double w_ane = placed.weight_bytes_on[static_cast<size_t>(Unit::kAne)] / kGb;
+
+  double cpu = m.cpu_load_fixed_s + m.cpu_load_s_per_100_ops * n_cpu / 100 + m.cpu_load_s_per_gb * w_cpu;
+  double gpu = 0, ane_cold = 0, ane_warm = 0;
+  if (n_gpu > 0) {
+    gpu = m.gpu_load_fixed_s + m.gpu_load_s_per_100_ops * n_gpu / 100 + m.gpu_load_s_per_gb * w_gpu;
+  }
+  if (n_ane > 0) {
+    ane_cold = m.ane_compile_s_per_100_ops * std::pow(n_ane / 100, m.ane_compile_exponent) *
+                   (m.ane_compile_reference_cpu_gflops / rates.cpu_gflops) +
+               m.ane_compile_s_per_gb_weights * w_ane;
+    ane_warm = m.ane_warm_load_fixed_s + m.ane_warm_load_s_per_gb * w_ane;
+  }
+  double decompress = m.decompress_s_per_gb * graph.compressed_weight_bytes / kGb;
+  LoadEstimate e;
+  e.cold_s = cpu + gpu + ane_cold + decompress;
+  e.warm_s = cpu + gpu * m.gpu_warm_fraction + ane_warm + decompress;
+  return e;
+}
+
+double EstimatePeakMemoryBytes(const ProgramGraph& graph, const OptionResult& placed,
+                               const CostModel& m) {
+  return graph.weight_bytes + graph.peak_intermediate_bytes +
+         m.ane_copy_memory_fraction * placed.weight_bytes_on[static_cast<size_t>(Unit::kAne)];
+}
+
+}  // namespace anepilot::plan

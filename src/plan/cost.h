@@ -1,0 +1,33 @@
+// Load time and memory of one placed option (latency comes from PlaceOption).
+//
+// Cold load (first load, nothing cached):
+//   CPU part  = cpu_load_fixed + cpu_load_per_100_ops * n_cpu/100 + cpu_load_per_gb * GB(cpu weights)
+//   GPU part  = gpu_load_fixed + gpu_load_per_100_ops * n_gpu/100 + gpu_load_per_gb * GB(gpu weights)
+//   ANE part  = ane_compile_s_per_100_ops * (n_ane/100)^ane_compile_exponent
+//               * reference_cpu_gflops / device_cpu_gflops          (the on-device compile)
+//               + ane_compile_s_per_gb_weights * GB(ane weights)
+//   + decompress_s_per_gb * GB(constexpr_* outputs)                 (weight decompression)
+// Warm load (compiled / specialized model cached): the CPU part, the GPU part
+// times gpu_warm_fraction, ane_warm_load_fixed + ane_warm_load_s_per_gb * GB(ane
+// weights), and the decompression.
+// Memory: all weights + peak live intermediates + an extra copy of the ANE's
+// weights (ane_copy_memory_fraction).
+#pragma once
+
+#include "plan/op_cost.h"
+#include "plan/placement.h"
+#include "plan/program_graph.h"
+
+namespace anepilot::plan {
+
+struct LoadEstimate {
+  double cold_s = 0, warm_s = 0;
+};
+
+LoadEstimate EstimateLoad(const ProgramGraph& graph, const OptionResult& placed,
+                          const DeviceRates& rates, const CostModel& model);
+
+double EstimatePeakMemoryBytes(const ProgramGraph& graph, const OptionResult& placed,
+                               const CostModel& model);
+
+}  // namespace anepilot::plan
