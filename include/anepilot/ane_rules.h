@@ -113,6 +113,9 @@ struct AneRule {
   std::vector<std::string> op_types;  // op rules: the types matched ("*" = any non-constant op)
   std::vector<std::string> evidence;  // at least one
   std::string advice;
+  // "only_if_no_other": a catch-all (e.g. ANE-OP-NOT-SUPPORTED) that is
+  // reported only when no other rule with the same effect matched the op.
+  bool only_if_no_other = false;
 
   bool AppliesTo(int generation_number) const;
 };

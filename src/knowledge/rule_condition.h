@@ -68,6 +68,7 @@ struct anepilot::knowledge::AneRuleSet::Compiled {
   std::vector<CompiledRule> compiled;
   std::unordered_map<std::string, std::vector<size_t>> by_op_type;  // explicit op types
   std::vector<size_t> wildcard;               // op rules matching "*"
+  std::vector<size_t> catch_all;              // "*" rules with only_if_no_other, run last
   std::vector<size_t> model_rules;
   std::vector<std::string> ml_program_ops;    // whitelist, sorted
   std::vector<std::string> neural_network_ops;

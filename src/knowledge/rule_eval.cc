@@ -290,8 +290,13 @@ bool TestModel(const RuleCondition& c, const ModelFacts& m, std::string* why) {
     case Property::kRangeFlexibleInputs: v = static_cast<double>(m.range_flexible_inputs.size()); what = "inputs with shape ranges"; break;
     case Property::kEnumeratedFlexibleInputs: v = static_cast<double>(m.enumerated_flexible_inputs.size()); what = "inputs with enumerated shapes"; break;
     case Property::kMaxEnumeratedShapes: v = static_cast<double>(m.max_enumerated_shapes); what = "enumerated shapes of one input"; break;
-    case Property::kCustomLayers: v = m.has_custom_layers ? 1 : 0; what = "custom layers"; break;
-    case Property::kMlProgram: v = m.ml_program ? 1 : 0; what = "ML Program"; break;
+    case Property::kCustomLayers:
+      if (!CompareNumber(c, m.has_custom_layers ? 1 : 0)) return false;
+      if (why) *why = m.has_custom_layers ? "the model has custom layers" : "the model has no custom layers";
+      return true;
+    case Property::kMlProgram:
+      // A precondition, not a reason worth printing.
+      return CompareNumber(c, m.ml_program ? 1 : 0);
     case Property::kComputeOps: v = static_cast<double>(m.compute_ops); what = "ops computed at prediction time"; break;
     case Property::kContainer:
       if (!CompareText(c, m.container)) return false;
@@ -349,9 +354,15 @@ void AneRuleSet::EvaluateInto(const ir::Op& op, const OpContext& ctx, int genera
   if (!compiled_ || ctx.graph == nullptr) return;
   const Compiled& k = *compiled_;
   const bool constant = IsConstantProducer(op.type);
+  const size_t first_finding = out->size();
   auto run = [&](size_t index) {
     const CompiledRule& cr = k.compiled[index];
     if (!cr.rule.AppliesTo(generation)) return;
+    if (cr.rule.only_if_no_other) {
+      for (size_t i = first_finding; i < out->size(); ++i) {
+        if ((*out)[i].effect == cr.rule.effect) return;
+      }
+    }
     for (const RuleCondition& c : cr.conditions) {
       if (!TestCondition(c, &op, &ctx, ctx.model, *this, nullptr)) return;
     }
@@ -382,6 +393,7 @@ void AneRuleSet::EvaluateInto(const ir::Op& op, const OpContext& ctx, int genera
   }
   if (!constant) {
     for (size_t index : k.wildcard) run(index);
+    for (size_t index : k.catch_all) run(index);
   }
 }
 

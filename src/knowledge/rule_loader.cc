@@ -278,7 +278,7 @@ Result<CompiledRule> ParseRule(const json& j, const JsonPlace& place) {
   ANEPILOT_RETURN_IF_ERROR(RequireObject(j, place));
   static const std::set<std::string, std::less<>> kFields = {
       "id", "description", "scope", "applies_to", "platforms", "match", "effect", "severity",
-      "confidence", "evidence", "advice", "notes"};
+      "confidence", "evidence", "advice", "notes", "only_if_no_other"};
   for (auto it = j.begin(); it != j.end(); ++it) {
     if (!kFields.contains(it.key())) return place.Field(it.key()).Invalid("unknown field");
   }
@@ -312,6 +312,13 @@ Result<CompiledRule> ParseRule(const json& j, const JsonPlace& place) {
   ANEPILOT_ASSIGN_OR_RETURN(r.confidence, GetNumber(j, "confidence", place, 0.0, 1.0));
   ANEPILOT_ASSIGN_OR_RETURN(r.evidence, GetStringList(j, "evidence", place, 1, true));
   ANEPILOT_ASSIGN_OR_RETURN(r.advice, GetString(j, "advice", place));
+  if (j.contains("only_if_no_other")) {
+    if (!j["only_if_no_other"].is_boolean()) return place.Field("only_if_no_other").Invalid("expected true or false");
+    r.only_if_no_other = j["only_if_no_other"].get<bool>();
+    if (r.only_if_no_other && r.model_scope) {
+      return place.Field("only_if_no_other").Invalid("only op-scope rules can be catch-alls");
+    }
+  }
   for (const std::string& e : r.evidence) cr.evidence_joined += (cr.evidence_joined.empty() ? "" : "; ") + e;
 
   ANEPILOT_ASSIGN_OR_RETURN(const json* match, Member(j, "match", place, true));
@@ -439,6 +446,8 @@ Result<AneRuleSet> AneRuleSet::Parse(std::string_view json_text, std::string_vie
     size_t index = compiled->compiled.size();
     if (cr.rule.model_scope) {
       compiled->model_rules.push_back(index);
+    } else if (cr.rule.only_if_no_other && cr.wildcard) {
+      compiled->catch_all.push_back(index);
     } else if (cr.wildcard) {
       compiled->wildcard.push_back(index);
     } else {

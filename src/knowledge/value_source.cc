@@ -3,11 +3,12 @@
 namespace anepilot::knowledge {
 
 bool IsConstantProducerType(std::string_view op_type) {
-  return op_type == "const" || op_type.starts_with("constexpr_");
+  return op_type == "const" || op_type.starts_with("constexpr_") || op_type == "loadConstant" ||
+         op_type == "loadConstantND";
 }
 
 ValueSource SourceOfOp(const ir::GraphIndex& graph, const ir::Op& op, int max_depth) {
-  if (op.type == "const") return ValueSource::kConst;
+  if (op.type == "const" || op.type == "loadConstant" || op.type == "loadConstantND") return ValueSource::kConst;
   if (op.type.starts_with("constexpr_")) return ValueSource::kConstexpr;
   if (max_depth <= 0) return ValueSource::kActivation;
   bool via_constexpr = false;

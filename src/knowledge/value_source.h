@@ -11,7 +11,10 @@
 
 namespace anepilot::knowledge {
 
-// True for "const" and any constexpr_* op.
+// True for ops that compute nothing at prediction time: "const", any
+// constexpr_* op, and NeuralNetwork's loadConstant / loadConstantND. Must agree
+// with constant_op_types / constant_op_prefixes of data/ane_rules.json (a test
+// checks it).
 bool IsConstantProducerType(std::string_view op_type);
 
 // Source of the value named `name` in `graph`. Walks producers at most
