@@ -163,7 +163,7 @@ typedef struct anepilot_swap_info {
   uint32_t struct_size;  /* sizeof(anepilot_swap_info) */
   anepilot_swap_state state;
   int32_t candidate_units;  /* anepilot_compute_units, or -1 when none */
-  double candidate_ms;      /* measured median latency (0 when not measured) */
+  double candidate_ms;      /* fastest of the timed runs, ms (0 when not measured) */
   double current_ms;
   double max_difference;
 } anepilot_swap_info;

@@ -7,7 +7,7 @@
 //   background thread: loads swap_to; waits for the first input a caller
 //            passes; runs it on both configurations; checks the candidate's
 //            output is finite and agrees within `tolerance`; times both on that
-//            input (median of `latency_samples` runs); swaps when the candidate
+//            input (fastest of `latency_samples` runs); swaps when the candidate
 //            is faster by at least `min_gain`.
 //   swap:    the current model is a shared_ptr replaced under a mutex. A
 //            prediction takes a reference before it runs, so in-flight
@@ -47,7 +47,7 @@ struct SwapOptions {
   bool enabled = true;      // false: never swap (serve from the first configuration)
   double min_gain = 0.10;   // swap when candidate latency <= current * (1 - min_gain)
   double tolerance = 1e-2;  // max relative output difference (MaxRelativeDifference)
-  int latency_samples = 5;  // timed runs per configuration; the median counts
+  int latency_samples = 5;  // timed runs per configuration; the fastest counts
 };
 
 enum class SwapState {
@@ -66,7 +66,7 @@ std::string_view SwapStateName(SwapState s);
 struct SwapOutcome {
   SwapState state = SwapState::kPending;
   std::optional<ComputeUnits> candidate;
-  double candidate_ms = 0;   // median latency measured (0 when not measured)
+  double candidate_ms = 0;   // fastest of the timed runs (0 when not measured)
   double current_ms = 0;
   double max_difference = 0;
   Status status;             // the error behind kLoadFailed / kPredictFailed

@@ -235,7 +235,17 @@ std::unique_ptr<Prewarmer> RuntimeCore::Prewarm(std::vector<std::string> paths, 
   return std::make_unique<Prewarmer>(
       std::move(paths),
       [this](const std::string& path) -> Status {
-        ANEPILOT_ASSIGN_OR_RETURN(Prepared p, Prepare(path, ""));
+        auto prepared = Prepare(path, "");
+        if (!prepared.ok()) {
+          TelemetryEvent e = ModelEvent(options_, "", fs::path(path).stem().string(), Decision{});
+          e.phase = TelemetryPhase::kPrewarm;
+          e.strategy.clear();
+          e.outcome = TelemetryOutcome::kError;
+          e.error = prepared.status().ToString();
+          (void)Record(e);
+          return prepared.status();
+        }
+        Prepared p = std::move(prepared).value();
         // The configuration worth specializing ahead: the one the model will
         // end up on (swap_to), else the best allowed choice.
         std::vector<ComputeUnits> order;
