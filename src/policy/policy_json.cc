@@ -271,12 +271,12 @@ Result<Policy> ReadPolicy(const FieldReader& r, const json& root) {
     return r.Error("version", fmt::format("expected an integer, found {}", TypeName(*v)));
   }
   Policy p;
-  p.version = v->get<int>();
-  if (p.version != kPolicyVersion) {
+  if (v->get<int64_t>() != kPolicyVersion) {
     return r.Error("version", fmt::format("version {} is not supported (this build reads version "
                                           "{}); regenerate with a matching `anepilot plan`",
-                                          p.version, kPolicyVersion));
+                                          v->dump(), kPolicyVersion));
   }
+  p.version = kPolicyVersion;
   ANEPILOT_RETURN_IF_ERROR(r.OptionalString(root, "generated_by", "", &p.generated_by));
   ANEPILOT_RETURN_IF_ERROR(r.OptionalString(root, "generated_at", "", &p.generated_at));
   auto models = root.find("models");
@@ -356,6 +356,8 @@ Result<Policy> ParsePolicy(std::string_view json_text, std::string_view source) 
     root = json::parse(json_text.begin(), json_text.end());
   } catch (const json::parse_error& e) {
     return ParseError(fmt::format("{}: not valid JSON at byte {}: {}", source, e.byte, e.what()));
+  } catch (const json::exception& e) {  // e.g. out_of_range: a number too large for a double
+    return ParseError(fmt::format("{}: not valid JSON: {}", source, e.what()));
   }
   FieldReader reader(source);
   ANEPILOT_ASSIGN_OR_RETURN(Policy p, ReadPolicy(reader, root));

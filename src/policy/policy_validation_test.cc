@@ -197,6 +197,22 @@ TEST(PolicyValidationBase, InvalidJsonIsAParseErrorWithByteOffset) {
       << p.status().message();
 }
 
+// Found by policy_fuzz: nlohmann reports a number overflow as out_of_range,
+// not parse_error; it must still come back as a Status.
+TEST(PolicyValidationBase, NumberOverflowIsAParseError) {
+  auto p = ParsePolicy("2222222222222222221e22222222", "big.json");
+  ASSERT_FALSE(p.ok());
+  EXPECT_EQ(p.status().code(), StatusCode::kParseError);
+  EXPECT_NE(p.status().message().find("big.json: not valid JSON"), std::string::npos);
+}
+
+TEST(PolicyValidationBase, HugeVersionDoesNotWrapToOne) {
+  auto p = ParsePolicy(R"({"schema": "anepilot.policy", "version": 4294967297, "models": []})");
+  ASSERT_FALSE(p.ok());
+  EXPECT_NE(p.status().message().find("version 4294967297 is not supported"), std::string::npos)
+      << p.status().message();
+}
+
 TEST(PolicyValidationBase, CodeBuiltPoliciesAreCheckedToo) {
   Policy p = PolicyWithRules({RuleFor("*", {ComputeUnits::kAll})});
   p.models[0].rules[0].blocked.push_back({ComputeUnits::kCpuOnly, "no", ""});
