@@ -3,10 +3,12 @@
 // values come from coremltools' protobuf bindings reading the same files and,
 // for shapes, from the output shapes the models themselves declare.
 #include <map>
+#include <set>
 
 #include <gtest/gtest.h>
 
 #include "format/mlmodel_test_util.h"
+#include "format/nn_shapes.h"
 
 namespace anepilot::format {
 namespace {
@@ -230,6 +232,76 @@ TEST(NeuralNetworkTest, BatchedMatmulWithInlineWeights) {
   EXPECT_EQ(mm->type, "batchedMatmul");
   EXPECT_NE(mm->attribute("weights"), nullptr);
   EXPECT_TRUE(mm->outputs[0].type.tensor.rank_known);
+}
+
+// The documented rule list (docs/ir.md) is exactly the set of layer types
+// that derive a shape for a plain [3, 8, 8] input.
+TEST(NeuralNetworkTest, ShapeRuleListMatchesTheDerivation) {
+  namespace spec = CoreML::Specification;
+  const auto* oneof = spec::NeuralNetworkLayer::descriptor()->FindOneofByName("layer");
+  ASSERT_NE(oneof, nullptr);
+  std::set<std::string> derived;
+  for (int i = 0; i < oneof->field_count(); ++i) {
+    const auto* field = oneof->field(i);
+    spec::NeuralNetworkLayer layer;
+    layer.add_input("x");
+    layer.add_output("y");
+    // Select the oneof member with default parameters...
+    layer.GetReflection()->MutableMessage(&layer, field);
+    // ...and give the layers whose rule needs parameters valid ones.
+    if (layer.has_reshape()) for (int d : {3, 8, 8}) layer.mutable_reshape()->add_targetshape(d);
+    if (layer.has_permute()) for (int a : {0, 1, 2, 3}) layer.mutable_permute()->add_axis(a);
+    if (layer.has_transpose()) for (int a : {0, 1, 2}) layer.mutable_transpose()->add_axes(a);
+    if (layer.has_reorganizedata()) layer.mutable_reorganizedata()->set_blocksize(1);
+    if (layer.has_loadconstant()) for (int d : {1, 2, 3}) layer.mutable_loadconstant()->add_shape(d);
+    if (layer.has_loadconstantnd()) layer.mutable_loadconstantnd()->add_shape(2);
+    auto out = DeriveNnLayerShapes(layer, {NnShape(std::vector<int64_t>{3, 8, 8})});
+    ASSERT_EQ(out.size(), 1u) << field->name();
+    if (out[0].has_value()) derived.insert(field->name());
+  }
+  std::set<std::string> documented(NnLayersWithShapeRules().begin(), NnLayersWithShapeRules().end());
+  EXPECT_EQ(derived, documented);
+  EXPECT_EQ(documented.size(), NnLayersWithShapeRules().size()) << "duplicates in the rule list";
+}
+
+TEST(NeuralNetworkTest, ConvolutionAndPoolingArithmetic) {
+  namespace spec = CoreML::Specification;
+  spec::NeuralNetworkLayer conv;
+  conv.add_input("x");
+  conv.add_output("y");
+  auto* p = conv.mutable_convolution();
+  p->set_outputchannels(16);
+  p->add_kernelsize(3); p->add_kernelsize(5);
+  p->add_stride(2); p->add_stride(2);
+  p->mutable_valid();
+  // valid, no padding: floor((32 - 3) / 2) + 1 = 15, floor((32 - 5) / 2) + 1 = 14
+  auto out = DeriveNnLayerShapes(conv, {NnShape(std::vector<int64_t>{3, 32, 32})});
+  EXPECT_EQ(out[0], NnShape(std::vector<int64_t>{16, 15, 14}));
+  // same: ceil(33 / 2) = 17
+  p->mutable_same();
+  out = DeriveNnLayerShapes(conv, {NnShape(std::vector<int64_t>{3, 33, 33})});
+  EXPECT_EQ(out[0], NnShape(std::vector<int64_t>{16, 17, 17}));
+  // deconvolution, same: 33 * 2
+  p->set_isdeconvolution(true);
+  out = DeriveNnLayerShapes(conv, {NnShape(std::vector<int64_t>{3, 33, 33})});
+  EXPECT_EQ(out[0], NnShape(std::vector<int64_t>{16, 66, 66}));
+  // unknown spatial size stays unknown, channels are still known
+  out = DeriveNnLayerShapes(conv, {NnShape(std::vector<int64_t>{3, -1, 33})});
+  EXPECT_EQ(out[0], NnShape(std::vector<int64_t>{16, -1, 66}));
+
+  spec::NeuralNetworkLayer pool;
+  pool.add_input("x");
+  pool.add_output("y");
+  auto* q = pool.mutable_pooling();
+  q->add_kernelsize(2); q->add_kernelsize(2);
+  q->add_stride(2); q->add_stride(2);
+  q->mutable_includelastpixel();
+  // includeLastPixel: ceil((7 - 2) / 2) + 1 = 4
+  out = DeriveNnLayerShapes(pool, {NnShape(std::vector<int64_t>{8, 7, 7})});
+  EXPECT_EQ(out[0], NnShape(std::vector<int64_t>{8, 4, 4}));
+  q->set_globalpooling(true);
+  out = DeriveNnLayerShapes(pool, {NnShape(std::vector<int64_t>{8, 7, 7})});
+  EXPECT_EQ(out[0], NnShape(std::vector<int64_t>{8, 1, 1}));
 }
 
 }  // namespace

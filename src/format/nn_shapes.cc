@@ -384,7 +384,10 @@ NnShape Single(const Layer& layer, const std::vector<NnShape>& in) {
       Dims d = FromShapeField(layer.loadconstant().shape());
       return d.size() == 3 ? NnShape(d) : NnShape();
     }
-    case Layer::kLoadConstantND: return FromShapeField(layer.loadconstantnd().shape());
+    case Layer::kLoadConstantND: {
+      Dims d = FromShapeField(layer.loadconstantnd().shape());
+      return d.empty() ? NnShape() : NnShape(d);
+    }
     case Layer::kBatchedMatmul: return in.empty() ? NnShape() : BatchedMatMul(layer.batchedmatmul(), in);
     default: return std::nullopt;
   }
