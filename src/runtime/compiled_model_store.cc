@@ -227,7 +227,7 @@ Result<CompiledModelStore::Index> CompiledModelStore::ReadIndex() {
   return index;
 }
 
-Status CompiledModelStore::WriteIndex(const Index& index) {
+Status CompiledModelStore::WriteIndex(const Index& index, bool durable) {
   json j;
   j["version"] = 1;
   j["clock"] = index.clock;
@@ -235,7 +235,7 @@ Status CompiledModelStore::WriteIndex(const Index& index) {
   for (const auto& [key, e] : index.entries) {
     j["entries"][key] = {{"name", e.name}, {"bytes", e.bytes}, {"last_used", e.last_used}};
   }
-  return WriteFileAtomically(dir_ + "/index.json", j.dump(1));
+  return WriteFileAtomically(dir_ + "/index.json", j.dump(1), durable);
 }
 
 Result<std::string> CompiledModelStore::Lookup(const std::string& key, const std::string& name) {
@@ -248,7 +248,9 @@ Result<std::string> CompiledModelStore::Lookup(const std::string& key, const std
     return NotFound(EntryPath(key, name) + ": not in the compiled-model store");
   }
   it->second.last_used = ++index.clock;
-  ANEPILOT_RETURN_IF_ERROR(WriteIndex(index));
+  // Recording a use is on the launch's critical path and losing it to a power
+  // cut costs only LRU accuracy: atomic, but not fsynced.
+  ANEPILOT_RETURN_IF_ERROR(WriteIndex(index, /*durable=*/false));
   return it->second.path;
 }
 
@@ -301,7 +303,7 @@ Result<std::string> CompiledModelStore::Install(
   it->second.last_used = ++index.clock;
   const std::string path = it->second.path;
   ANEPILOT_RETURN_IF_ERROR(EvictLocked(index, options_.byte_budget, key));
-  ANEPILOT_RETURN_IF_ERROR(WriteIndex(index));
+  ANEPILOT_RETURN_IF_ERROR(WriteIndex(index, /*durable=*/true));
   return path;
 }
 
@@ -364,7 +366,7 @@ Status CompiledModelStore::EvictToBudget(uint64_t budget) {
   ANEPILOT_ASSIGN_OR_RETURN(Lock lock, Lock::Acquire(dir_));
   ANEPILOT_ASSIGN_OR_RETURN(Index index, ReadIndex());
   ANEPILOT_RETURN_IF_ERROR(EvictLocked(index, budget, ""));
-  return WriteIndex(index);
+  return WriteIndex(index, /*durable=*/true);
 }
 
 Result<std::vector<StoreEntry>> CompiledModelStore::Entries() {

@@ -92,7 +92,7 @@ class CompiledModelStore {
   Result<std::string> Install(const std::string& key, const std::string& name,
                               const std::function<Status(const std::string& target)>& write);
   Result<Index> ReadIndex();             // caller holds the lock
-  Status WriteIndex(const Index& index);  // caller holds the lock
+  Status WriteIndex(const Index& index, bool durable);  // caller holds the lock
   Status EvictLocked(Index& index, uint64_t budget, const std::string& keep_key);
   std::string EntryPath(const std::string& key, const std::string& name) const;
   std::string NewTempDir(const std::string& tag);

@@ -5,6 +5,8 @@
 #include <atomic>
 #include <filesystem>
 
+#include "runtime/content_hash_cache.h"
+
 namespace anepilot::runtime {
 namespace {
 
@@ -163,7 +165,7 @@ Result<RuntimeCore::Prepared> RuntimeCore::Prepare(const std::string& path, cons
   std::error_code ec;
   if (!fs::exists(path, ec)) return NotFound(path + ": model not found");
   p.name = name_in.empty() ? fs::path(path).stem().string() : name_in;
-  ANEPILOT_ASSIGN_OR_RETURN(p.hash, CompiledModelStore::HashPath(path));
+  ANEPILOT_ASSIGN_OR_RETURN(p.hash, CachedContentHash(path, options_.state_dir + "/content-hashes.json"));
   ANEPILOT_ASSIGN_OR_RETURN(p.compiled_path, CompileIntoStore(path, p.hash, p.name));
 
   GuardKey key{options_.device.device, options_.device.os_build, p.hash, options_.app_version};

@@ -8,7 +8,9 @@
 // that API, or runtime.hpp over it.
 //
 // Per LoadModel(path):
-//   1. key = SHA-256 of the model's content (file, or directory files);
+//   1. key = SHA-256 of the model's content (file, or directory files),
+//      remembered in <state_dir>/content-hashes.json while the files' metadata
+//      do not change (see content_hash_cache.h);
 //   2. compiled path = store entry for key, else backend Compile into a temp
 //      directory and install it in the store;
 //   3. CrashGuard::Open for (device, OS build, key, app version): markers left
