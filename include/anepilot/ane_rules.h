@@ -12,6 +12,8 @@
 //     for (const std::string& gen : catalog.AneGenerations())        // once per generation,
 //       for (const ir::Op* op : index.Ops())                          // not once per device
 //         for (RuleFinding& f : rules.Evaluate(*op, ctx, gen)) ...
+//     // or, fastest: rules.EvaluateAllGenerations(*op, ctx, &findings) once per op,
+//     // then keep finding.AppliesTo(generation) per generation.
 //   }
 //   auto whole_model = rules.EvaluateModel(facts, "H14", Platform::kIos);
 //
@@ -19,9 +21,10 @@
 // only meets the rules for its type plus the wildcard rules; an op that
 // matches nothing costs a hash lookup and a few comparisons and allocates
 // nothing. Findings depend only on (op, generation, model facts), never on the
-// device, so callers evaluate each op once per ANE generation (8 today) and
-// share the result among the devices of that generation. Measured in
-// bench/ (see docs/knowledge.md for the number).
+// device, so callers evaluate each op once per ANE generation (8 today), or
+// once for all generations with EvaluateAllGenerations, and share the result
+// among the devices of a generation. Measured by bench/knowledge_bench.cc
+// (numbers in docs/knowledge.md).
 //
 // Ownership / thread-safety: an AneRuleSet is immutable after Load and cheap to
 // copy (shares its compiled rules). Evaluate may be called concurrently.
@@ -97,6 +100,11 @@ struct RuleFinding {
   std::string function, op_name, op_type;  // empty for model-level findings
   std::string evidence;             // the rule's evidence entries joined with "; "
   std::string advice;
+  // The rule's generation bounds (0 = unbounded), so a finding from
+  // EvaluateAllGenerations can be filtered per generation.
+  int min_generation = 0;
+  int max_generation = 0;
+  bool AppliesTo(int generation_number) const;
 };
 
 // A loaded rule (read-only view; the conditions are internal).
@@ -145,6 +153,15 @@ class AneRuleSet {
   void EvaluateInto(const ir::Op& op, const OpContext& ctx, int generation_number,
                     std::vector<RuleFinding>* out) const;
 
+  // Fastest path for planning many generations: evaluates each op-scope
+  // rule's conditions once (conditions never depend on the generation) and
+  // appends one finding per matching rule with its generation bounds; the
+  // caller keeps, per generation g, the findings with AppliesTo(g). Costs one
+  // EvaluateInto, not one per generation. Same findings as EvaluateInto for
+  // every g, except that a catch-all (only_if_no_other) is dropped only when a
+  // same-effect finding covers all of the catch-all's generations.
+  void EvaluateAllGenerations(const ir::Op& op, const OpContext& ctx, std::vector<RuleFinding>* out) const;
+
   // Findings of the model-scope rules (model size on iOS, flexible inputs,
   // rank > 5, custom layers) for a device of `ane_generation` running `platform`.
   std::vector<RuleFinding> EvaluateModel(const ModelFacts& facts, std::string_view ane_generation,
@@ -161,6 +178,10 @@ class AneRuleSet {
   struct Compiled;  // internal: conditions and the op-type index
 
  private:
+  // generation_number -1: every generation (EvaluateAllGenerations).
+  void EvaluateOp(const ir::Op& op, const OpContext& ctx, int generation_number,
+                  std::vector<RuleFinding>* out) const;
+
   std::shared_ptr<const Compiled> compiled_;
 };
 

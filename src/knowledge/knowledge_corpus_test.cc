@@ -171,6 +171,35 @@ TEST(KnowledgeCorpusTest, ModelLevelFactsOfRealModels) {
   EXPECT_FALSE(WithRule(EvaluateAll(ranged, "H16"), "ANE-CONTROL-FLOW").empty());
 }
 
+// EvaluateAllGenerations, filtered per generation, gives what EvaluateInto gives.
+TEST(KnowledgeCorpusTest, EvaluatingAllGenerationsAtOnceMatchesPerGeneration) {
+  ANEPILOT_REQUIRE_SHARED();
+  for (const char* path : {"faceapp-problem1/problem1.mlpackage", "faceapp-p3-ct82-int8/problem3_int8.mlpackage",
+                           "dtln-aec128-part1/DTLN_AEC_128_Part1.mlpackage"}) {
+    ir::Model model = Read(path);
+    ModelFacts facts = ModelFacts::FromModel(model);
+    const ir::Function& fn = model.program.functions.front();
+    ir::GraphIndex index(fn);
+    OpContext ctx{&index, fn.name, &facts};
+    size_t compared = 0;
+    for (const ir::Op* op : index.Ops()) {
+      std::vector<RuleFinding> once;
+      Rules().EvaluateAllGenerations(*op, ctx, &once);
+      for (const std::string& g : Catalog().AneGenerations()) {
+        int gen = AneGenerationNumber(g);
+        std::vector<RuleFinding> per;
+        Rules().EvaluateInto(*op, ctx, gen, &per);
+        std::vector<std::string> a, b;
+        for (const RuleFinding& f : once) if (f.AppliesTo(gen)) a.push_back(f.rule_id + " " + f.message);
+        for (const RuleFinding& f : per) b.push_back(f.rule_id + " " + f.message);
+        EXPECT_EQ(a, b) << path << " " << op->name << " " << g;
+        compared += b.size();
+      }
+    }
+    EXPECT_GT(compared, 0u) << path;
+  }
+}
+
 // Every model of the corpus that the reader accepts can be evaluated for every
 // generation and platform; every finding cites a rule of the file and names its op.
 TEST(KnowledgeCorpusTest, WholeCorpusEvaluatesForEveryGeneration) {

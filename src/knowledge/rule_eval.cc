@@ -76,6 +76,14 @@ struct TensorRef {
   const ir::TensorType* type;
 };
 
+// Per-op facts shared by all rules evaluated on one op, computed on first use:
+// input tensor types (one graph lookup per binding) and the op's value source.
+struct OpScratch {
+  bool inputs_ready = false;
+  std::vector<TensorRef>* inputs = nullptr;  // thread-local buffer, reused across ops
+  int source = -1;                           // ValueSource, -1 until computed
+};
+
 // Tests one tensor property; appends a readable reason to *why when it holds
 // and why != nullptr.
 bool TestTensor(const RuleCondition& c, const TensorRef& t, std::string* why) {
@@ -157,7 +165,8 @@ const ir::TensorType* BindingTensor(const ir::Binding& b, const ir::GraphIndex& 
   return &vt->tensor;
 }
 
-bool TestTensors(const RuleCondition& c, const ir::Op& op, const OpContext& ctx, std::string* why) {
+bool TestTensors(const RuleCondition& c, const ir::Op& op, const OpContext& ctx, OpScratch& scratch,
+                 std::string* why) {
   bool any = false;
   bool all = true;
   bool seen = false;
@@ -171,12 +180,20 @@ bool TestTensors(const RuleCondition& c, const ir::Op& op, const OpContext& ctx,
     all &= ok;
   };
   if (c.subject == Subject::kInputs || c.subject == Subject::kTensors) {
-    for (const ir::Argument& arg : op.inputs) {
-      for (const ir::Binding& b : arg.bindings) {
-        visit(b.is_constant() ? std::string_view(arg.param) : std::string_view(b.name), "input",
-              BindingTensor(b, *ctx.graph));
+    if (!scratch.inputs_ready) {
+      scratch.inputs->clear();
+      for (const ir::Argument& arg : op.inputs) {
+        for (const ir::Binding& b : arg.bindings) {
+          const ir::TensorType* t = BindingTensor(b, *ctx.graph);
+          if (t != nullptr) {
+            scratch.inputs->push_back(
+                TensorRef{b.is_constant() ? std::string_view(arg.param) : std::string_view(b.name), t});
+          }
+        }
       }
+      scratch.inputs_ready = true;
     }
+    for (const TensorRef& in : *scratch.inputs) visit(in.name, "input", in.type);
   }
   if (c.subject == Subject::kOutputs || c.subject == Subject::kTensors) {
     for (const ir::Value& v : op.outputs) {
@@ -214,12 +231,16 @@ bool TestInput(const RuleCondition& c, const ir::Op& op, const OpContext& ctx, s
 // The constant behind attribute / constant input `name`: an attribute, an
 // immediate binding, or the value of the "const" op producing the binding.
 const ir::Constant* FindConstant(const ir::Op& op, const std::string& name, const ir::GraphIndex& graph) {
-  if (const ir::Constant* a = op.attribute(name)) return a;
+  if (auto it = op.attributes.find(name); it != op.attributes.end()) return &it->second;
   const ir::Binding* b = op.input(name);
   if (b == nullptr) return nullptr;
   if (b->is_constant()) return &*b->constant;
   const ir::Op* producer = graph.Producer(b->name);
-  if (producer != nullptr && producer->type == "const") return producer->attribute("val");
+  if (producer != nullptr && producer->type == "const") {
+    static const std::string kVal = "val";
+    auto it = producer->attributes.find(kVal);
+    return it == producer->attributes.end() ? nullptr : &it->second;
+  }
   return nullptr;
 }
 
@@ -246,7 +267,7 @@ bool TestAttribute(const RuleCondition& c, const ir::Op& op, const OpContext& ct
 }
 
 bool TestOp(const RuleCondition& c, const ir::Op& op, const OpContext& ctx, const AneRuleSet& set,
-            std::string* why) {
+            OpScratch& scratch, std::string* why) {
   switch (c.property) {
     case Property::kOpType:
       if (!CompareText(c, op.type)) return false;
@@ -260,7 +281,8 @@ bool TestOp(const RuleCondition& c, const ir::Op& op, const OpContext& ctx, cons
       return true;
     }
     case Property::kSource: {
-      ValueSource s = SourceOfOp(*ctx.graph, op);
+      if (scratch.source < 0) scratch.source = static_cast<int>(SourceOfOp(*ctx.graph, op));
+      auto s = static_cast<ValueSource>(scratch.source);
       if (!CompareText(c, ValueSourceName(s))) return false;
       if (why) *why = fmt::format("computes a {} value at every prediction (inputs are constants only)", ValueSourceName(s));
       return true;
@@ -328,14 +350,14 @@ bool TestModel(const RuleCondition& c, const ModelFacts& m, std::string* why) {
 }
 
 bool TestCondition(const RuleCondition& c, const ir::Op* op, const OpContext* ctx, const ModelFacts* model,
-                   const AneRuleSet& set, std::string* why) {
+                   const AneRuleSet& set, OpScratch* scratch, std::string* why) {
   switch (c.subject) {
     case Subject::kOutputs:
     case Subject::kInputs:
-    case Subject::kTensors: return TestTensors(c, *op, *ctx, why);
+    case Subject::kTensors: return TestTensors(c, *op, *ctx, *scratch, why);
     case Subject::kInput: return TestInput(c, *op, *ctx, why);
     case Subject::kAttribute: return TestAttribute(c, *op, *ctx, why);
-    case Subject::kOp: return TestOp(c, *op, *ctx, set, why);
+    case Subject::kOp: return TestOp(c, *op, *ctx, set, *scratch, why);
     case Subject::kConsumers: return TestConsumers(c, *op, *ctx, why);
     case Subject::kModel: return model != nullptr && TestModel(c, *model, why);
   }
@@ -349,28 +371,52 @@ bool AppliesToPlatform(const AneRule& r, Platform p) {
 
 }  // namespace
 
-void AneRuleSet::EvaluateInto(const ir::Op& op, const OpContext& ctx, int generation,
-                              std::vector<RuleFinding>* out) const {
+namespace {
+
+constexpr int kAllGenerations = -1;
+
+// True when `outer`'s generation bounds contain all of `inner`'s (0 = unbounded).
+bool Covers(const RuleFinding& outer, const AneRule& inner) {
+  bool min_ok = outer.min_generation == 0 ||
+                (inner.min_generation != 0 && outer.min_generation <= inner.min_generation);
+  bool max_ok = outer.max_generation == 0 ||
+                (inner.max_generation != 0 && outer.max_generation >= inner.max_generation);
+  return min_ok && max_ok;
+}
+
+}  // namespace
+
+bool RuleFinding::AppliesTo(int generation_number) const {
+  if (min_generation != 0 && (generation_number == 0 || generation_number < min_generation)) return false;
+  if (max_generation != 0 && (generation_number == 0 || generation_number > max_generation)) return false;
+  return true;
+}
+
+void AneRuleSet::EvaluateOp(const ir::Op& op, const OpContext& ctx, int generation,
+                            std::vector<RuleFinding>* out) const {
   if (!compiled_ || ctx.graph == nullptr) return;
   const Compiled& k = *compiled_;
-  const bool constant = IsConstantProducer(op.type);
+  thread_local std::vector<TensorRef> input_buffer;
+  OpScratch scratch;
+  scratch.inputs = &input_buffer;
   const size_t first_finding = out->size();
   auto run = [&](size_t index) {
     const CompiledRule& cr = k.compiled[index];
-    if (!cr.rule.AppliesTo(generation)) return;
+    if (generation != kAllGenerations && !cr.rule.AppliesTo(generation)) return;
     if (cr.rule.only_if_no_other) {
       for (size_t i = first_finding; i < out->size(); ++i) {
-        if ((*out)[i].effect == cr.rule.effect) return;
+        const RuleFinding& f = (*out)[i];
+        if (f.effect == cr.rule.effect && (generation != kAllGenerations || Covers(f, cr.rule))) return;
       }
     }
     for (const RuleCondition& c : cr.conditions) {
-      if (!TestCondition(c, &op, &ctx, ctx.model, *this, nullptr)) return;
+      if (!TestCondition(c, &op, &ctx, ctx.model, *this, &scratch, nullptr)) return;
     }
     // Matched: build the message (second pass, with reasons).
     std::string reasons;
     for (const RuleCondition& c : cr.conditions) {
       std::string why;
-      TestCondition(c, &op, &ctx, ctx.model, *this, &why);
+      TestCondition(c, &op, &ctx, ctx.model, *this, &scratch, &why);
       if (!why.empty()) reasons += (reasons.empty() ? "" : "; ") + why;
     }
     RuleFinding f;
@@ -385,16 +431,28 @@ void AneRuleSet::EvaluateInto(const ir::Op& op, const OpContext& ctx, int genera
                             reasons.empty() ? "" : ": ", cr.rule.description);
     f.evidence = cr.evidence_joined;
     f.advice = cr.rule.advice;
+    f.min_generation = cr.rule.min_generation;
+    f.max_generation = cr.rule.max_generation;
     out->push_back(std::move(f));
   };
   auto it = k.by_op_type.find(op.type);
   if (it != k.by_op_type.end()) {
     for (size_t index : it->second) run(index);
   }
-  if (!constant) {
+  if (!IsConstantProducer(op.type)) {
     for (size_t index : k.wildcard) run(index);
     for (size_t index : k.catch_all) run(index);
   }
+}
+
+void AneRuleSet::EvaluateInto(const ir::Op& op, const OpContext& ctx, int generation_number,
+                              std::vector<RuleFinding>* out) const {
+  EvaluateOp(op, ctx, generation_number, out);
+}
+
+void AneRuleSet::EvaluateAllGenerations(const ir::Op& op, const OpContext& ctx,
+                                        std::vector<RuleFinding>* out) const {
+  EvaluateOp(op, ctx, kAllGenerations, out);
 }
 
 std::vector<RuleFinding> AneRuleSet::Evaluate(const ir::Op& op, const OpContext& ctx,
@@ -414,13 +472,13 @@ std::vector<RuleFinding> AneRuleSet::EvaluateModel(const ModelFacts& facts, std:
     if (!cr.rule.AppliesTo(generation) || !AppliesToPlatform(cr.rule, platform)) continue;
     bool all = true;
     for (const RuleCondition& c : cr.conditions) {
-      if (!TestCondition(c, nullptr, nullptr, &facts, *this, nullptr)) { all = false; break; }
+      if (!TestCondition(c, nullptr, nullptr, &facts, *this, nullptr, nullptr)) { all = false; break; }
     }
     if (!all) continue;
     std::string reasons;
     for (const RuleCondition& c : cr.conditions) {
       std::string why;
-      TestCondition(c, nullptr, nullptr, &facts, *this, &why);
+      TestCondition(c, nullptr, nullptr, &facts, *this, nullptr, &why);
       if (!why.empty()) reasons += (reasons.empty() ? "" : "; ") + why;
     }
     RuleFinding f;
@@ -431,6 +489,8 @@ std::vector<RuleFinding> AneRuleSet::EvaluateModel(const ModelFacts& facts, std:
     f.message = fmt::format("model ({}): {}: {}", PlatformName(platform), reasons, cr.rule.description);
     f.evidence = cr.evidence_joined;
     f.advice = cr.rule.advice;
+    f.min_generation = cr.rule.min_generation;
+    f.max_generation = cr.rule.max_generation;
     out.push_back(std::move(f));
   }
   return out;

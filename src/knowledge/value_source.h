@@ -20,9 +20,9 @@ bool IsConstantProducerType(std::string_view op_type);
 // Source of the value named `name` in `graph`. Walks producers at most
 // `max_depth` ops back; a chain longer than that counts as an activation
 // (constant-only chains are short; this bounds the cost per op).
-ValueSource SourceOfValue(const ir::GraphIndex& graph, std::string_view name, int max_depth = 6);
+ValueSource SourceOfValue(const ir::GraphIndex& graph, std::string_view name, int max_depth = 4);
 
 // Source of what `op` computes (as if its output were traced).
-ValueSource SourceOfOp(const ir::GraphIndex& graph, const ir::Op& op, int max_depth = 6);
+ValueSource SourceOfOp(const ir::GraphIndex& graph, const ir::Op& op, int max_depth = 4);
 
 }  // namespace anepilot::knowledge
