@@ -11,6 +11,7 @@
 
 #include "base/test_paths.h"
 #include "runtime/simulated_backend.h"
+#include "runtime/test_child.h"
 
 namespace anepilot::runtime {
 namespace {
@@ -259,6 +260,31 @@ TEST_F(SessionTest, ClosingBeforeAnyPredictionCancelsTheSwap) {
   ASSERT_TRUE(session.ok());
   session->reset();  // joins the background thread, which is waiting for an input
   SUCCEED();
+}
+
+// A background load that never returns (the ANE compiler hangs) must not stop
+// the app: predictions keep being served by the first configuration. Run in a
+// child process, which exits without waiting for the hung thread.
+TEST_F(SessionTest, AHangingBackgroundLoadDoesNotStopServing) {
+  auto end = testing::RunInChild(
+      [&] {
+        FakeClock clock;
+        DeviceProfile p = *BuiltinDeviceProfile("iPhone17,2");
+        p.faults = {{CU::kAll, FaultStep::kLoad, FaultKind::kHang, 0}};
+        auto backend = Backend(p, &clock);
+        auto session = ModelSession::Open(backend.get(), Options({CU::kCpuAndGpu}, CU::kAll, &clock));
+        if (!session.ok()) ::_exit(3);
+        for (int i = 0; i < 50; ++i) {
+          if (!(*session)->Predict(Input(1.0f)).ok()) ::_exit(4);
+        }
+        if ((*session)->current_units() != CU::kCpuAndGpu) ::_exit(5);
+        if ((*session)->swap_outcome().state != SwapState::kPending) ::_exit(6);
+        ::_exit(0);  // the hung thread would block the destructor's join
+      },
+      std::chrono::seconds(10));
+  EXPECT_FALSE(end.timed_out);
+  EXPECT_TRUE(end.exited);
+  EXPECT_EQ(end.exit_code, 0);
 }
 
 // Many threads predict while the swap happens: every request is answered

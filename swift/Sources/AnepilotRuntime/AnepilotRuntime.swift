@@ -63,25 +63,26 @@ public final class Model: @unchecked Sendable {  // the C API is thread-safe
     }
 
     public func predict(_ inputs: [Tensor]) throws -> [Tensor] {
-        // Keep every buffer alive and pinned for the duration of the call.
-        let names = inputs.map { strdup($0.name) }
-        defer { names.forEach { free($0) } }
-        var shapes = inputs.map { $0.shape }
-        var values = inputs.map { $0.values }
+        // C copies of every input, alive for the duration of the call.
         var raw = [anepilot_tensor]()
-        for i in inputs.indices {
-            shapes[i].withUnsafeBufferPointer { shape in
-                values[i].withUnsafeBufferPointer { data in
-                    raw.append(anepilot_tensor(name: names[i], shape: shape.baseAddress, rank: shape.count,
-                                               data: data.baseAddress, count: data.count))
-                }
-            }
+        var owned = [UnsafeMutableRawPointer]()
+        defer { owned.forEach { free($0) } }
+        for input in inputs {
+            let name = strdup(input.name)!
+            let shape = malloc(max(1, input.shape.count) * MemoryLayout<Int64>.stride)!
+                .bindMemory(to: Int64.self, capacity: max(1, input.shape.count))
+            shape.initialize(from: input.shape, count: input.shape.count)
+            let data = malloc(max(1, input.values.count) * MemoryLayout<Float>.stride)!
+                .bindMemory(to: Float.self, capacity: max(1, input.values.count))
+            data.initialize(from: input.values, count: input.values.count)
+            owned.append(UnsafeMutableRawPointer(name))
+            owned.append(UnsafeMutableRawPointer(shape))
+            owned.append(UnsafeMutableRawPointer(data))
+            raw.append(anepilot_tensor(name: name, shape: shape, rank: input.shape.count,
+                                       data: data, count: input.values.count))
         }
-        // The pointers above stay valid: the arrays are not mutated until return.
         var out: OpaquePointer?
-        try withExtendedLifetime((shapes, values)) {
-            try AnepilotError.check(anepilot_model_predict(handle, raw, raw.count, &out))
-        }
+        try AnepilotError.check(anepilot_model_predict(handle, raw, raw.count, &out))
         guard let outputs = out else { return [] }
         defer { anepilot_outputs_release(outputs) }
         var result = [Tensor]()
