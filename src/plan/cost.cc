@@ -22,10 +22,10 @@ LoadEstimate EstimateLoad(const ProgramGraph& graph, const OptionResult& placed,
     gpu = m.gpu_load_fixed_s + m.gpu_load_s_per_100_ops * n_gpu / 100 + m.gpu_load_s_per_gb * w_gpu;
   }
   if (n_ane > 0) {
-    ane_cold = m.ane_compile_s_per_100_ops * std::pow(n_ane / 100, m.ane_compile_exponent) *
+    ane_warm = m.ane_warm_load_fixed_s + m.ane_warm_load_s_per_gb * w_ane;
+    ane_cold = ane_warm + m.ane_compile_fixed_s + m.ane_compile_s_per_100_ops * std::pow(n_ane / 100, m.ane_compile_exponent) *
                    (m.ane_compile_reference_cpu_gflops / rates.cpu_gflops) +
                m.ane_compile_s_per_gb_weights * w_ane;
-    ane_warm = m.ane_warm_load_fixed_s + m.ane_warm_load_s_per_gb * w_ane;
   }
   double decompress = m.decompress_s_per_gb * graph.compressed_weight_bytes / kGb;
   LoadEstimate e;

@@ -3,7 +3,8 @@
 // Cold load (first load, nothing cached):
 //   CPU part  = cpu_load_fixed + cpu_load_per_100_ops * n_cpu/100 + cpu_load_per_gb * GB(cpu weights)
 //   GPU part  = gpu_load_fixed + gpu_load_per_100_ops * n_gpu/100 + gpu_load_per_gb * GB(gpu weights)
-//   ANE part  = ane_compile_s_per_100_ops * (n_ane/100)^ane_compile_exponent
+//   ANE part  = (the warm ANE load below) + ane_compile_fixed_s
+//               + ane_compile_s_per_100_ops * (n_ane/100)^ane_compile_exponent
 //               * reference_cpu_gflops / device_cpu_gflops          (the on-device compile)
 //               + ane_compile_s_per_gb_weights * GB(ane weights)
 //   + decompress_s_per_gb * GB(constexpr_* outputs)                 (weight decompression)

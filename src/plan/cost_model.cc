@@ -116,6 +116,7 @@ Result<CostModel> ParseCostModel(std::string_view json_text, std::string_view la
 
   const json* ld = r.Object(root, "", "load");
   const std::string lp = "load.";
+  r.Number(ld, lp, "ane_compile_fixed_s", 0, 1e4, &m.ane_compile_fixed_s);
   r.Number(ld, lp, "ane_compile_s_per_100_ops", 0, 1e5, &m.ane_compile_s_per_100_ops);
   r.Number(ld, lp, "ane_compile_exponent", 0.5, 4, &m.ane_compile_exponent);
   r.Number(ld, lp, "ane_compile_s_per_gb_weights", 0, 1e5, &m.ane_compile_s_per_gb_weights);

@@ -48,6 +48,7 @@ struct CostModel {
   double all_gpu_over_ane_margin = 1.25;  // .all runs a segment on GPU if GPU is this much faster
 
   // Load time.
+  double ane_compile_fixed_s = 0.3;        // the out-of-process compile's fixed cost
   double ane_compile_s_per_100_ops = 10;   // cold ANE compile of a 100-op ANE graph on the reference CPU
   double ane_compile_exponent = 1.7;       // superlinear growth in ANE graph size
   double ane_compile_s_per_gb_weights = 5; // weights to lay out for the ANE

@@ -6,24 +6,29 @@
 
 namespace anepilot::plan {
 
+bool BlocksOption(const Risk& r) {
+  if (r.severity < Severity::kHigh) return false;
+  return r.kind == "crash" || r.kind == "compile_failure" || r.kind == "memory";
+}
+
 Recommendation Recommend(const std::array<OptionPlan, 4>& options, const std::vector<Risk>& risks,
                          const CostModel& model) {
   Recommendation rec;
   std::vector<ComputeUnits> allowed;
   for (ComputeUnits u : kAllComputeUnits) {
-    const OptionPlan& o = options[static_cast<size_t>(u)];
-    bool high = o.has_risk && o.risk >= Severity::kHigh;
-    if (high && u != ComputeUnits::kCpuOnly) {
-      // The reason: the most severe risk naming this option (risks are sorted).
-      for (const Risk& r : risks) {
-        if (std::find(r.options.begin(), r.options.end(), u) == r.options.end()) continue;
-        std::string ops = r.ops.empty() ? "" : fmt::format(" at {}", r.ops.front());
-        std::string more = r.op_count > 1 ? fmt::format(" and {} more ops", r.op_count - 1) : "";
-        rec.blocked.push_back({u, fmt::format("{} ({}){}{}: {}", r.kind, knowledge::SeverityName(r.severity),
-                                              ops, more, r.message),
-                               r.rule_id});
+    const Risk* blocking = nullptr;
+    for (const Risk& r : risks) {  // most severe first
+      if (BlocksOption(r) && std::find(r.options.begin(), r.options.end(), u) != r.options.end()) {
+        blocking = &r;
         break;
       }
+    }
+    if (blocking != nullptr && u != ComputeUnits::kCpuOnly) {
+      const Risk& r = *blocking;
+      std::string more = r.op_count > 1 ? fmt::format(" (and {} more ops)", r.op_count - 1) : "";
+      rec.blocked.push_back({u, fmt::format("{} ({}): {}{}", r.kind, knowledge::SeverityName(r.severity),
+                                            r.message, more),
+                             r.rule_id});
       continue;
     }
     allowed.push_back(u);

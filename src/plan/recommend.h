@@ -1,8 +1,10 @@
 // The recommendation for one device: which options to try in which order,
 // which to block, and how to load.
 //
-//  - Blocked: every option whose highest risk is high or critical (cpuOnly is
-//    never blocked: it is the runtime's last resort).
+//  - Blocked: every option with a high or critical risk that stops it working:
+//    a crash, a compile failure or memory over the app limit (cpuOnly is never
+//    blocked: it is the runtime's last resort). Fallbacks and slowness are
+//    already in the predicted latency, so they order options but block none.
 //  - Order: the remaining options by predicted latency, fastest first; cpuOnly
 //    is always present (last if nothing else is slower).
 //  - Strategy: fast_first_then_swap when the first choice uses the ANE and its
@@ -19,6 +21,9 @@
 #include "plan/cost_model.h"
 
 namespace anepilot::plan {
+
+// True for a risk that blocks the options it names (see above).
+bool BlocksOption(const Risk& risk);
 
 Recommendation Recommend(const std::array<OptionPlan, 4>& options, const std::vector<Risk>& risks,
                          const CostModel& model);
