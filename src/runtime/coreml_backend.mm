@@ -59,7 +59,7 @@ double ReadElement(const void* base, MLMultiArrayDataType type, const std::vecto
     default: break;
   }
 #if defined(__arm64__) || defined(__aarch64__)
-  if (@available(iOS 16.0, macOS 12.0, *)) {
+  if (@available(iOS 16.0, macOS 13.0, tvOS 16.0, watchOS 9.0, *)) {
     if (type == MLMultiArrayDataTypeFloat16) return static_cast<double>(static_cast<const __fp16*>(base)[offset]);
   }
 #endif
