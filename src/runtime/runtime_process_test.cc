@@ -3,6 +3,7 @@
 // crash guard must let each configuration kill the app at most once per
 // (device, OS build, model, app version), and never when the policy blocks it.
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -27,12 +28,16 @@ namespace fs = std::filesystem;
 
 struct Launch {
   std::string out;
+  bool killed_by_watchdog = false;  // still running at the deadline: SIGKILLed
   bool died = false;  // by a signal, or a non-zero exit other than an API error
   int exit_code = -1;
   bool Has(const std::string& line) const { return out.find(line + "\n") != std::string::npos; }
 };
 
-Launch RunChild(const std::vector<std::string>& args) {
+// Runs the child; SIGKILLs it (as the system watchdog would a hung app) when it
+// has not finished within `timeout`.
+Launch RunChild(const std::vector<std::string>& args,
+                std::chrono::milliseconds timeout = std::chrono::seconds(30)) {
   int pipefd[2];
   if (::pipe(pipefd) != 0) return {};
   pid_t pid = ::fork();
@@ -52,9 +57,21 @@ Launch RunChild(const std::vector<std::string>& args) {
   }
   ::close(pipefd[1]);
   Launch launch;
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
   char buf[4096];
-  ssize_t n;
-  while ((n = ::read(pipefd[0], buf, sizeof(buf))) > 0) launch.out.append(buf, static_cast<size_t>(n));
+  for (;;) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) {
+      ::kill(pid, SIGKILL);
+      launch.killed_by_watchdog = true;
+      break;
+    }
+    pollfd p{pipefd[0], POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
+    ssize_t n = ::read(pipefd[0], buf, sizeof(buf));
+    if (n <= 0) break;
+    launch.out.append(buf, static_cast<size_t>(n));
+  }
   ::close(pipefd[0]);
   int status = 0;
   ::waitpid(pid, &status, 0);
@@ -108,13 +125,14 @@ class ProcessTest : public ::testing::Test {
   }
 
   Launch Run(const std::string& profile, const std::string& policy, const std::string& os_build = "22C152",
-             const std::string& override_text = "") {
+             const std::string& override_text = "",
+             std::chrono::milliseconds timeout = std::chrono::seconds(30)) {
     std::vector<std::string> args = {"--state", dir_ + "/state", "--profile", profile, "--model", model_,
                                      "--os-build", os_build, "--cache-dir", dir_ + "/os-cache",
                                      "--time-scale", "0.1"};
     if (!policy.empty()) args.insert(args.end(), {"--policy", policy});
     if (!override_text.empty()) args.insert(args.end(), {"--override", override_text});
-    return RunChild(args);
+    return RunChild(args, timeout);
   }
 
   std::string dir_, model_, hash_;
@@ -160,6 +178,36 @@ TEST_F(ProcessTest, EachCrashingChoiceKillsAtMostOnceThenTheSafeOneServes) {
   for (int i = 2; i < 5; ++i) {
     EXPECT_EQ(launches[i].exit_code, 0) << launches[i].out;
     EXPECT_TRUE(launches[i].Has("SERVING cpuAndGPU")) << launches[i].out;
+  }
+}
+
+// Every way of dying at every guarded step: a load that hangs until the
+// watchdog kills the app, a first prediction that aborts, a load that
+// segfaults. Each configuration takes the app down once; then cpuOnly (which
+// the guard never blocks) serves, launch after launch.
+TEST_F(ProcessTest, HangAbortAndSegfaultEachKillTheAppOnlyOnce) {
+  DeviceProfile p = *BuiltinDeviceProfile("iPhone14,7");
+  p.faults = {{ComputeUnits::kCpuAndNeuralEngine, FaultStep::kLoad, FaultKind::kHang, 0},
+              {ComputeUnits::kAll, FaultStep::kFirstPredict, FaultKind::kAbort, 0},
+              {ComputeUnits::kCpuAndGpu, FaultStep::kLoad, FaultKind::kCrash, 0}};
+  const std::string profile = dir_ + "/profile.json";
+  std::ofstream(profile) << DeviceProfileToJson(p);
+  const std::string order = "units=cpuAndNeuralEngine,all,cpuAndGPU,cpuOnly;strategy=single";
+  const auto watchdog = std::chrono::milliseconds(1500);
+
+  Launch hang = Run(profile, "", "22C152", order, watchdog);
+  EXPECT_TRUE(hang.killed_by_watchdog) << hang.out;
+  Launch abort = Run(profile, "", "22C152", order, watchdog);
+  EXPECT_TRUE(abort.died && !abort.killed_by_watchdog) << abort.out;
+  EXPECT_TRUE(abort.Has("RECOVERED 1")) << abort.out;
+  EXPECT_TRUE(abort.Has("SERVING all")) << abort.out;  // the load worked; its first prediction aborts
+  Launch segv = Run(profile, "", "22C152", order, watchdog);
+  EXPECT_TRUE(segv.died && !segv.killed_by_watchdog) << segv.out;
+  for (int i = 0; i < 3; ++i) {
+    Launch ok = Run(profile, "", "22C152", order, watchdog);
+    EXPECT_EQ(ok.exit_code, 0) << ok.out;
+    EXPECT_TRUE(ok.Has("SERVING cpuOnly")) << ok.out;  // never blocked: the last resort
+    EXPECT_TRUE(ok.Has(i == 0 ? "RECOVERED 1" : "RECOVERED 0")) << ok.out;
   }
 }
 
