@@ -1,5 +1,7 @@
 #include "analysis/model_summary.h"
 
+#include "analysis/op_walk.h"
+
 #include <algorithm>
 #include <charconv>
 #include <queue>
@@ -108,7 +110,8 @@ const ir::TensorType* FirstTensorOutput(const ir::Op& op) {
   return nullptr;
 }
 
-// Min-heap of the N largest tensors seen so far: O(ops * log N).
+// Min-heap of the N largest tensors seen so far: O(ops * log N). Equal sizes
+// keep program order (the earlier op ranks first), so output is deterministic.
 class LargestTensors {
  public:
   explicit LargestTensors(size_t limit) : limit_(limit) {}
@@ -116,10 +119,10 @@ class LargestTensors {
   // Cheap test first so that the common case (a small tensor) copies nothing.
   bool WouldKeep(int64_t bytes) const {
     if (limit_ == 0) return false;
-    return heap_.size() < limit_ || bytes > heap_.front().bytes;
+    return heap_.size() < limit_ || bytes > heap_.front().tensor.bytes;
   }
   void Add(IntermediateTensor t) {
-    heap_.push_back(std::move(t));
+    heap_.push_back({std::move(t), sequence_++});
     std::push_heap(heap_.begin(), heap_.end(), Greater);
     if (heap_.size() > limit_) {
       std::pop_heap(heap_.begin(), heap_.end(), Greater);
@@ -127,16 +130,26 @@ class LargestTensors {
     }
   }
   std::vector<IntermediateTensor> TakeSorted() {
-    std::sort_heap(heap_.begin(), heap_.end(), Greater);  // descending bytes
-    return std::move(heap_);
+    std::sort_heap(heap_.begin(), heap_.end(), Greater);  // best first
+    std::vector<IntermediateTensor> out;
+    out.reserve(heap_.size());
+    for (auto& e : heap_) out.push_back(std::move(e.tensor));
+    return out;
   }
 
  private:
-  static bool Greater(const IntermediateTensor& a, const IntermediateTensor& b) {
-    return a.bytes > b.bytes;
+  struct Entry {
+    IntermediateTensor tensor;
+    size_t sequence;
+  };
+  // "a ranks before b": larger, or as large and earlier.
+  static bool Greater(const Entry& a, const Entry& b) {
+    if (a.tensor.bytes != b.tensor.bytes) return a.tensor.bytes > b.tensor.bytes;
+    return a.sequence < b.sequence;
   }
   size_t limit_;
-  std::vector<IntermediateTensor> heap_;
+  size_t sequence_ = 0;
+  std::vector<Entry> heap_;
 };
 
 class Summarizer {
@@ -148,16 +161,7 @@ class Summarizer {
     for (const auto& fn : model_.program.functions) {
       size_t before = s.op_count;
       function_ = &fn.name;
-      // Iterative walk: hostile programs may nest blocks deeply.
-      std::vector<const ir::Block*> pending{&fn.body};
-      while (!pending.empty()) {
-        const ir::Block* block = pending.back();
-        pending.pop_back();
-        for (const auto& op : block->ops) {
-          VisitOp(op, s);
-          for (auto it = op.blocks.rbegin(); it != op.blocks.rend(); ++it) pending.push_back(&*it);
-        }
-      }
+      ForEachOpInProgramOrder(fn, [&](const ir::Op& op) { VisitOp(op, s); });
       s.functions.push_back({fn.name, fn.opset, s.op_count - before});
     }
   }
