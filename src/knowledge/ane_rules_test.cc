@@ -303,6 +303,33 @@ TEST(AneRulesTest, AttributeConditionsReadConstInputs) {
   EXPECT_TRUE(Eval(fn, "small_pool", "H13").empty()) << Ids(Eval(fn, "small_pool", "H13"));
 }
 
+// NeuralNetwork layers keep their parameters as attributes named by the reader
+// (src/format/nn_layers.cc): kernel_size, stride, dilation, scaling_factor.
+TEST(AneRulesTest, NeuralNetworkLayerAttributes) {
+  auto with_attr = [](ir::Op op, std::string name, std::vector<double> values) {
+    ir::Constant c;
+    c.type = TensorValue(ir::DType::kInt64, {static_cast<int64_t>(values.size())});
+    c.numbers = std::move(values);
+    op.attributes[name] = c;
+    return op;
+  };
+  ir::Function fn = MakeFunction(
+      {ir::Value{"x", TensorValue(ir::DType::kFloat32, {8, 64, 64})}},
+      {with_attr(OpBuilder("pooling", "pool").In("x", "x").Out("p", ir::DType::kFloat32, {8, 4, 4}).Build(),
+                 "kernel_size", {16, 16}),
+       with_attr(OpBuilder("convolution", "dilated").In("x", "x").Out("c", ir::DType::kFloat32, {8, 60, 60}).Build(),
+                 "dilation", {2, 2}),
+       with_attr(OpBuilder("upsample", "up4").In("x", "x").Out("u", ir::DType::kFloat32, {8, 256, 256}).Build(),
+                 "scaling_factor", {4, 4})});
+  ModelFacts nn;
+  nn.ml_program = false;
+  EXPECT_NE(Find(Eval(fn, "pool", "H12", &nn), "ANE-POOL-KERNEL"), nullptr);
+  EXPECT_NE(Find(Eval(fn, "dilated", "H12", &nn), "ANE-DILATED-CONV"), nullptr);
+  EXPECT_NE(Find(Eval(fn, "up4", "H12", &nn), "ANE-UPSAMPLE-FACTOR"), nullptr);
+  // fp32 is how NeuralNetwork tensors are declared; it does not mean fp32 compute.
+  EXPECT_EQ(Find(Eval(fn, "pool", "H12", &nn), "ANE-FP32-COMPUTE"), nullptr);
+}
+
 // ------------------------------------------------------------ model level
 
 TEST(AneRulesTest, ModelLevelRulesDependOnPlatformAndFacts) {

@@ -102,6 +102,18 @@ TEST(DeviceCatalogTest, ResolvesAKnownIdentifierExactly) {
   EXPECT_EQ(pro_max->device->chip, "A18 Pro");
 }
 
+TEST(DeviceCatalogTest, BinnedGpusScaleTheChipsThroughput) {
+  const Device* mini = Catalog().FindDevice("iPhone14,4");  // iPhone 13 mini: A15 with 4 of 5 GPU cores
+  ASSERT_NE(mini, nullptr);
+  const Chip& a15 = Catalog().ChipOf(*mini);
+  EXPECT_EQ(mini->gpu_cores, 4);
+  EXPECT_EQ(a15.gpu_cores, 5);
+  EXPECT_DOUBLE_EQ(mini->gpu_fp16_tflops, a15.gpu_fp16_tflops * 4 / 5);
+  EXPECT_TRUE(mini->IsEstimated("gpu_fp16_tflops"));  // inherited from the chip's estimate
+  const Device* pro = Catalog().FindDevice("iPhone14,2");
+  EXPECT_DOUBLE_EQ(pro->gpu_fp16_tflops, a15.gpu_fp16_tflops);
+}
+
 TEST(DeviceCatalogTest, ResolvesOtherIdentifiersOfAModel) {
   auto r = Catalog().Resolve("iPad13,5");
   ASSERT_TRUE(r.ok()) << r.status().ToString();
