@@ -11,7 +11,8 @@
 namespace anepilot::format {
 
 // Parses `text` as JSON. Errors: kParseError "<file>:<line>:<col>: <what>"
-// with the position of the first offending byte.
+// at the last byte the JSON parser read (the offending character, or the
+// last character of an offending string / number token).
 Result<nlohmann::json> ParseJson(std::string_view text, const std::string& file);
 
 // 1-based line and column of byte `offset` in `text`.
