@@ -250,59 +250,86 @@ ir::Value NamedValueToIr(mil::NamedValueType* v) {
   return ir::Value{std::move(*v->mutable_name()), MilTypeToIr(v->type())};
 }
 
-ir::Block BlockToIr(mil::Block* block);
+// Converts blocks, parsing their serialized operations one at a time.
+class BlockConverter {
+ public:
+  BlockConverter(const std::string& file, const std::string& function)
+      : file_(file), function_(function) {}
 
-ir::Op OperationToIr(mil::Operation* op) {
-  ir::Op out;
-  out.type = std::move(*op->mutable_type());
-  out.inputs.reserve(op->inputs_size());
-  for (auto& entry : *op->mutable_inputs()) {
-    ir::Argument arg;
-    arg.param = std::move(*entry.mutable_key());
-    auto* bindings = entry.mutable_value()->mutable_arguments();
-    arg.bindings.reserve(bindings->size());
-    for (auto& b : *bindings) {
-      ir::Binding binding;
-      if (b.has_value()) {
-        binding.constant = MilValueToIr(b.mutable_value());
-      } else {
-        binding.name = std::move(*b.mutable_name());
+  Status Convert(mil::Block* block, int depth, ir::Block* out) {
+    if (depth > kMaxBlockDepth) {
+      return CorruptModel(fmt::format("{}: function '{}': blocks nest deeper than {} levels", file_,
+                                      function_, kMaxBlockDepth));
+    }
+    out->inputs.reserve(block->inputs_size());
+    for (auto& v : *block->mutable_inputs()) out->inputs.push_back(NamedValueToIr(&v));
+    out->ops.reserve(block->operations_size());
+    // One message per nesting level, reused for every operation of the block.
+    mil::Operation op;
+    for (int i = 0; i < block->operations_size(); ++i) {
+      std::string* bytes = block->mutable_operations(i);
+      if (!op.ParseFromString(*bytes)) {
+        return CorruptModel(fmt::format(
+            "{}: function '{}': operation {} of a depth-{} block does not parse; the file is corrupt",
+            file_, function_, i, depth));
       }
-      arg.bindings.push_back(std::move(binding));
+      std::string().swap(*bytes);  // release the serialized copy as we go
+      ir::Op converted;
+      ANEPILOT_RETURN_IF_ERROR(ConvertOperation(&op, depth, &converted));
+      out->ops.push_back(std::move(converted));
     }
-    out.inputs.push_back(std::move(arg));
+    out->outputs.reserve(block->outputs_size());
+    for (auto& name : *block->mutable_outputs()) out->outputs.push_back(std::move(name));
+    return Status::Ok();
   }
-  for (auto& entry : *op->mutable_attributes()) {
-    ir::Constant c = MilValueToIr(entry.mutable_value());
-    if (entry.key() == "name") {
-      if (c.strings.size() == 1) out.name = std::move(c.strings[0]);
-      continue;
-    }
-    out.attributes.insert_or_assign(std::move(*entry.mutable_key()), std::move(c));
-  }
-  out.outputs.reserve(op->outputs_size());
-  for (auto& o : *op->mutable_outputs()) out.outputs.push_back(NamedValueToIr(&o));
-  // An op without a "name" attribute is identified by its first output.
-  if (out.name.empty() && !out.outputs.empty()) out.name = out.outputs.front().name;
-  out.blocks.reserve(op->blocks_size());
-  for (auto& b : *op->mutable_blocks()) out.blocks.push_back(BlockToIr(&b));
-  return out;
-}
 
-ir::Block BlockToIr(mil::Block* block) {
-  ir::Block out;
-  out.inputs.reserve(block->inputs_size());
-  for (auto& v : *block->mutable_inputs()) out.inputs.push_back(NamedValueToIr(&v));
-  out.ops.reserve(block->operations_size());
-  for (auto& op : *block->mutable_operations()) out.ops.push_back(OperationToIr(&op));
-  out.outputs.reserve(block->outputs_size());
-  for (auto& name : *block->mutable_outputs()) out.outputs.push_back(std::move(name));
-  return out;
-}
+ private:
+  Status ConvertOperation(mil::Operation* op, int depth, ir::Op* out) {
+    out->type = std::move(*op->mutable_type());
+    out->inputs.reserve(op->inputs_size());
+    for (auto& entry : *op->mutable_inputs()) {
+      ir::Argument arg;
+      arg.param = std::move(*entry.mutable_key());
+      auto* bindings = entry.mutable_value()->mutable_arguments();
+      arg.bindings.reserve(bindings->size());
+      for (auto& b : *bindings) {
+        ir::Binding binding;
+        if (b.has_value()) {
+          binding.constant = MilValueToIr(b.mutable_value());
+        } else {
+          binding.name = std::move(*b.mutable_name());
+        }
+        arg.bindings.push_back(std::move(binding));
+      }
+      out->inputs.push_back(std::move(arg));
+    }
+    for (auto& entry : *op->mutable_attributes()) {
+      ir::Constant c = MilValueToIr(entry.mutable_value());
+      if (entry.key() == "name") {
+        if (c.strings.size() == 1) out->name = std::move(c.strings[0]);
+        continue;
+      }
+      out->attributes.insert_or_assign(std::move(*entry.mutable_key()), std::move(c));
+    }
+    out->outputs.reserve(op->outputs_size());
+    for (auto& o : *op->mutable_outputs()) out->outputs.push_back(NamedValueToIr(&o));
+    // An op without a "name" attribute is identified by its first output.
+    if (out->name.empty() && !out->outputs.empty()) out->name = out->outputs.front().name;
+    out->blocks.resize(op->blocks_size());
+    for (int i = 0; i < op->blocks_size(); ++i) {
+      ANEPILOT_RETURN_IF_ERROR(Convert(op->mutable_blocks(i), depth + 1, &out->blocks[i]));
+    }
+    return Status::Ok();
+  }
+
+  const std::string& file_;
+  const std::string& function_;
+};
 
 }  // namespace
 
-ir::Program MilProgramToIr(mil::Program* program, std::vector<std::string>* warnings) {
+Result<ir::Program> MilProgramToIr(mil::Program* program, const std::string& file,
+                                   std::vector<std::string>* warnings) {
   ir::Program out;
   out.version = program->version();
   for (auto& entry : *program->mutable_attributes()) {
@@ -340,7 +367,7 @@ ir::Program MilProgramToIr(mil::Program* program, std::vector<std::string>* warn
     if (chosen == nullptr) {
       warnings->push_back(fmt::format("function '{}' has no block (no operations)", fn.name));
     } else {
-      fn.body = BlockToIr(chosen);
+      ANEPILOT_RETURN_IF_ERROR(BlockConverter(file, fn.name).Convert(chosen, 0, &fn.body));
     }
     out.functions.push_back(std::move(fn));
   }

@@ -1,9 +1,9 @@
 #include "format/mlmodel_spec.h"
 
+#include <memory>
 #include <utility>
 
 #include <fmt/format.h>
-#include <google/protobuf/arena.h>
 #include <google/protobuf/io/coded_stream.h>
 
 #include "proto/Model.pb.h"
@@ -114,9 +114,11 @@ Status ModelToIr(spec::Model* m, const std::string& file, bool top_level, ir::Mo
   out->kind = ModelKindName(*m);
   DescriptionToIr(m->mutable_description(), out);
   switch (m->Type_case()) {
-    case spec::Model::kMlProgram:
-      out->program = MilProgramToIr(m->mutable_mlprogram(), &out->warnings);
+    case spec::Model::kMlProgram: {
+      ANEPILOT_ASSIGN_OR_RETURN(out->program,
+                                MilProgramToIr(m->mutable_mlprogram(), file, &out->warnings));
       break;
+    }
     case spec::Model::kNeuralNetwork: {
       auto* nn = m->mutable_neuralnetwork();
       NeuralNetworkToIr(nn->mutable_layers(), nn->preprocessing(), nn->arrayinputshapemapping(),
@@ -182,13 +184,10 @@ Result<ir::Model> ParseModelSpec(std::string_view bytes, const std::string& file
     return Unsupported(fmt::format("{}: {} bytes is beyond protobuf's 2 GB message limit", file,
                                    bytes.size()));
   }
-  // One arena for the whole message: parsing allocates from it and freeing
-  // is a single release, which matters for programs of 100k+ operations.
-  google::protobuf::ArenaOptions arena_options;
-  arena_options.start_block_size = 64 * 1024;
-  arena_options.max_block_size = 4 * 1024 * 1024;
-  google::protobuf::Arena arena(arena_options);
-  auto* message = google::protobuf::Arena::CreateMessage<spec::Model>(&arena);
+  // Heap-allocated (no arena) on purpose: the conversion frees each ML
+  // Program operation as soon as it is converted (see mlmodel_program.cc),
+  // which keeps peak memory near the larger of protobuf and IR, not the sum.
+  auto message = std::make_unique<spec::Model>();
 
   google::protobuf::io::CodedInputStream input(reinterpret_cast<const uint8_t*>(bytes.data()),
                                                static_cast<int>(bytes.size()));
@@ -208,7 +207,7 @@ Result<ir::Model> ParseModelSpec(std::string_view bytes, const std::string& file
   }
   ir::Model model;
   model.model_file = file;
-  ANEPILOT_RETURN_IF_ERROR(ModelToIr(message, file, /*top_level=*/true, &model));
+  ANEPILOT_RETURN_IF_ERROR(ModelToIr(message.get(), file, /*top_level=*/true, &model));
   return model;
 }
 

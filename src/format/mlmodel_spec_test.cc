@@ -116,7 +116,9 @@ TEST(ModelSpecTest, EveryCorpusMlmodelReads) {
     ASSERT_TRUE(bytes.ok()) << bytes.status().ToString();
     auto model = ParseModelSpec(*bytes, entry.path().string());
     EXPECT_TRUE(model.ok()) << model.status().ToString();
-    if (model.ok()) EXPECT_FALSE(model->kind.empty()) << entry.path();
+    if (model.ok()) {
+      EXPECT_FALSE(model->kind.empty()) << entry.path();
+    }
     ++read;
   }
   EXPECT_GE(read, 30);
