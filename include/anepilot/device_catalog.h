@@ -115,9 +115,12 @@ class DeviceCatalog {
   const Chip& ChipOf(const Device& device) const { return chips_[device.chip_index]; }
 
   // Resolves one device string, in this order:
-  //   1. a known identifier ("iPhone14,7", "Mac-M2-Max"), case-insensitive: exact;
-  //   2. a chip name ("A15", "M2 Max"): a representative device with that chip
-  //      (the first in file order, iPhones before iPads before Macs), warning set;
+  //   1. a known identifier ("iPhone14,7", "Mac-M2-Max") or marketing name
+  //      ("iPhone 14 Pro"), case-insensitive: exact;
+  //   2. a chip name ("A15", "M2 Max"), or a description naming the chip in
+  //      parentheses ("MacBook Pro (M1 Pro 32GB)", as calibration rows do): a
+  //      representative device with that chip (the first in file order, iPhones
+  //      before iPads before Macs), warning set;
   //   3. an unknown identifier of a known family ("iPhone17,9", "iPad99,1",
   //      "Mac99,1"): the nearest known member of that family - the highest
   //      minor number of the same major, else the newest device of the highest

@@ -48,7 +48,7 @@ TEST(DeviceCatalogTest, DefaultCatalogLoadsAndCoversTheLineup) {
   // Every iPhone generation from A12 to A19 Pro and every M1..M4 chip family member.
   for (const char* chip : {"A12", "A12X", "A12Z", "A13", "A14", "A15", "A16", "A17 Pro", "A18", "A18 Pro", "A19",
                            "A19 Pro", "M1", "M1 Pro", "M1 Max", "M1 Ultra", "M2", "M2 Pro", "M2 Max", "M2 Ultra",
-                           "M3", "M3 Pro", "M3 Max", "M3 Ultra", "M4", "M4 Pro", "M4 Max", "M5"}) {
+                           "M3", "M3 Pro", "M3 Max", "M3 Ultra", "M4", "M4 Pro", "M4 Max", "M5", "M5 Pro", "M5 Max"}) {
     EXPECT_NE(r->FindChip(chip), nullptr) << chip;
   }
   std::set<DeviceFamily> families;
@@ -158,6 +158,23 @@ TEST(DeviceCatalogTest, ResolvesChipNamesToARepresentative) {
   auto m2max = Catalog().Resolve("m2 max");
   ASSERT_TRUE(m2max.ok());
   EXPECT_EQ(m2max->device->identifier, "Mac-M2-Max");
+}
+
+TEST(DeviceCatalogTest, ResolvesMarketingNamesAndCalibrationDescriptions) {
+  auto name = Catalog().Resolve("iPhone 14 Pro");
+  ASSERT_TRUE(name.ok()) << name.status().ToString();
+  EXPECT_TRUE(name->exact);
+  EXPECT_EQ(name->device->identifier, "iPhone15,2");
+  // Device strings as shared/calibration/latency.csv writes them.
+  for (auto [text, chip] : {std::pair{"MacBook Pro (M1 Pro 32GB)", "M1 Pro"}, std::pair{"MacBook Air (M2, 8GB)", "M2"},
+                            std::pair{"Mac (M5 Pro)", "M5 Pro"}, std::pair{"iPad Pro (A12X)", "A12X"}}) {
+    auto r = Catalog().Resolve(text);
+    ASSERT_TRUE(r.ok()) << text << ": " << r.status().ToString();
+    EXPECT_EQ(r->device->chip, chip) << text;
+    EXPECT_FALSE(r->exact);
+    EXPECT_FALSE(r->warning.empty());
+  }
+  EXPECT_FALSE(Catalog().Resolve("Mac (unspecified Apple Silicon)").ok());
 }
 
 TEST(DeviceCatalogTest, RejectsStringsOfNoKnownFamilyNamingTheValidForms) {

@@ -60,13 +60,37 @@ std::string Trim(std::string_view s) {
 
 std::string Describe(const Device& d) { return fmt::format("{} ({})", d.name, d.identifier); }
 
+// The chip named inside the first parentheses of a description such as
+// "MacBook Pro (M1 Pro 32GB)" or "MacBook Air (M2, 8GB)": the longest leading
+// run of words that is a chip name.
+const Chip* ChipInParentheses(const DeviceCatalog& catalog, std::string_view s) {
+  size_t open = s.find('(');
+  size_t close = s.find(')', open == std::string_view::npos ? 0 : open);
+  if (open == std::string_view::npos || close == std::string_view::npos) return nullptr;
+  std::string_view inner = s.substr(open + 1, close - open - 1);
+  inner = inner.substr(0, inner.find(','));
+  std::vector<size_t> word_ends;
+  for (size_t i = 0; i <= inner.size(); ++i) {
+    if (i == inner.size() || inner[i] == ' ') word_ends.push_back(i);
+  }
+  for (auto it = word_ends.rbegin(); it != word_ends.rend(); ++it) {
+    if (const Chip* chip = catalog.FindChip(Trim(inner.substr(0, *it)))) return chip;
+  }
+  return nullptr;
+}
+
 }  // namespace
 
 Result<DeviceResolution> DeviceCatalog::Resolve(std::string_view raw_query) const {
   std::string query = Trim(raw_query);
   if (const Device* d = FindDevice(query)) return DeviceResolution{d, true, ""};
+  for (const Device& d : devices_) {
+    if (!query.empty() && EqualsIgnoreCase(d.name, query)) return DeviceResolution{&d, true, ""};
+  }
 
-  if (const Chip* chip = FindChip(query)) {
+  const Chip* chip = FindChip(query);
+  if (chip == nullptr) chip = ChipInParentheses(*this, query);
+  if (chip != nullptr) {
     const Device* best = nullptr;
     for (DeviceFamily family : {DeviceFamily::kIPhone, DeviceFamily::kIPad, DeviceFamily::kMac}) {
       for (const Device& d : devices_) {
@@ -76,8 +100,8 @@ Result<DeviceResolution> DeviceCatalog::Resolve(std::string_view raw_query) cons
     }
     if (best != nullptr) {
       return DeviceResolution{best, false,
-                              fmt::format("\"{}\" is a chip: planning for {} as its representative", query,
-                                          Describe(*best))};
+                              fmt::format("\"{}\" names the chip {}: planning for {} as its representative", query,
+                                          chip->name, Describe(*best))};
     }
   }
 
