@@ -116,10 +116,12 @@ MilToken MilLexer::Next() {
   const char c = src_[pos_];
 
   if (IsIdentStart(c)) {
-    size_t end = ScanNumber(pos_);  // bare inf / nan
-    if (end > pos_) {
-      pos_ = end;
-      return Make(MilTokenKind::kNumber, start, line, column);
+    if (c == 'i' || c == 'n') {  // bare inf / nan are numbers
+      size_t end = ScanNumber(pos_);
+      if (end > pos_) {
+        pos_ = end;
+        return Make(MilTokenKind::kNumber, start, line, column);
+      }
     }
     while (pos_ < src_.size() && IsIdentChar(src_[pos_])) ++pos_;
     return Make(MilTokenKind::kIdentifier, start, line, column);

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <charconv>
 #include <cstdlib>
 #include <limits>
 #include <optional>
@@ -239,10 +240,10 @@ class Parser {
 
   Status ParseDim(ir::TensorType* t) {
     if (tok_.kind == K::kNumber) {
-      char* end = nullptr;
-      std::string text(tok_.text);
-      long long v = std::strtoll(text.c_str(), &end, 10);
-      if (end != text.c_str() + text.size() || v < 0) {
+      int64_t v = -1;
+      const char* end = tok_.text.data() + tok_.text.size();
+      auto [ptr, ec] = std::from_chars(tok_.text.data(), end, v);
+      if (ec != std::errc() || ptr != end || v < 0) {
         return Error("a non-negative integer dimension", "in the tensor shape");
       }
       t->shape.push_back(ir::Dim::Known(v));
