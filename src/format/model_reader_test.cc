@@ -346,6 +346,23 @@ TEST(ReadModelCompiled, MlProgramWithGeneratedWeights) {
       << s.message();
 }
 
+TEST(ReadModelCompiled, MlProgramWithoutItsWeightFile) {
+  fs::path dir = fs::path(anepilot::testing::ScratchDir("mlc-noweights")) / "n.mlmodelc";
+  WriteFile(dir / "model.mil",
+            "program(1.0)\n{\n  func main<ios16>(tensor<fp16, [1, 4]> x) {\n"
+            "    tensor<fp16, [4, 4]> w = const()[name = tensor<string, []>(\"w\"), val = tensor<fp16, [4, 4]>("
+            "BLOBFILE(path = tensor<string, []>(\"@model_path/weights/weight.bin\"), offset = tensor<uint64, []>(64)))];\n"
+            "    tensor<fp16, [1, 4]> y = linear(x = x, weight = w)[name = tensor<string, []>(\"y\")];\n"
+            "  } -> (y);\n}\n");
+  auto m = ReadModel(dir.string());
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  EXPECT_EQ(m->weights.state, WeightsInfo::State::kMissing);
+  EXPECT_EQ(m->weights.blob_count, 1u);
+  EXPECT_TRUE(Contains(m->weights.note, "n.mlmodelc/weights/weight.bin absent: program read in full, 1 blob"))
+      << m->weights.note;
+  EXPECT_EQ(m->program.functions.at(0).CountOps(), 2u);
+}
+
 TEST(ReadModelCompiled, EspressoWithAndWithoutMetadata) {
   ANEPILOT_REQUIRE_SHARED();
   auto chiron = ReadModel(Corpus("chiron-compiled-nn/Chiron.mlmodelc"));
