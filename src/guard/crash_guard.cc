@@ -126,7 +126,18 @@ struct CrashGuard::Impl {
     }
   }
 
+  // State temp files of writers killed before their rename. Every state
+  // writer holds the directory lock, so under it any temp file is stale.
+  void RemoveStaleStateTemps() {
+    std::error_code ec;
+    std::string prefix = "guard.state.tmp.";
+    for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
+      if (e.path().filename().string().rfind(prefix, 0) == 0) std::filesystem::remove(e.path(), ec);
+    }
+  }
+
   Status OpenLocked() {
+    RemoveStaleStateTemps();
     ANEPILOT_RETURN_IF_ERROR(ReadState());
     ANEPILOT_ASSIGN_OR_RETURN(std::vector<MarkerFile> dead,
                               guard_internal::CollectDeadMarkers(dir, key));

@@ -315,6 +315,11 @@ TEST(CrashGuardFaultInjection, NoConfigurationKillsTheAppTwice) {
         ADD_FAILURE() << "launch " << launch << ": " << state.status().ToString();
       }
     }
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(phone.dir, ec)) {
+      std::string name = e.path().filename().string();
+      if (name.rfind("guard.state.tmp.", 0) == 0 || name.rfind("t.", 0) == 0) ++stats["leftover_temp_files_seen"];
+    }
     if (HasFailure() && errors + problems + state_failures > 5) break;
   }
   double seconds = std::chrono::duration<double>(Clock::now() - start).count();

@@ -299,6 +299,14 @@ TEST_F(CrashGuardTest, StaleTempMarkersAreRemoved) {
   EXPECT_EQ(MarkerCount(), 0u);
 }
 
+TEST_F(CrashGuardTest, StateTempFilesOfKilledWritersAreRemoved) {
+  fs::create_directories(dir_);
+  std::ofstream(dir_ + "/guard.state.tmp.12345.0") << "anepilot.guard 1 sha256=";
+  CrashGuard g = OpenGuard();
+  EXPECT_FALSE(fs::exists(dir_ + "/guard.state.tmp.12345.0"));
+  EXPECT_TRUE(fs::exists(StatePath()));
+}
+
 TEST_F(CrashGuardTest, UnwritableDirectoryIsAnIoError) {
   auto g = CrashGuard::Open("/proc/anepilot-no-such-dir/guard", Key(), nullptr);
   ASSERT_FALSE(g.ok());
