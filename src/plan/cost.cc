@@ -16,15 +16,19 @@ LoadEstimate EstimateLoad(const ProgramGraph& graph, const OptionResult& placed,
   const double w_gpu = placed.weight_bytes_on[static_cast<size_t>(Unit::kGpu)] / kGb;
   const double w_ane = placed.weight_bytes_on[static_cast<size_t>(Unit::kAne)] / kGb;
 
+  // Loading (shader / kernel preparation, weight layout) runs on the CPU: it
+  // scales with the CPU like the ANE compile does.
+  const double cpu_scale = m.ane_compile_reference_cpu_gflops / rates.cpu_gflops;
   double cpu = m.cpu_load_fixed_s + m.cpu_load_s_per_100_ops * n_cpu / 100 + m.cpu_load_s_per_gb * w_cpu;
   double gpu = 0, ane_cold = 0, ane_warm = 0;
   if (n_gpu > 0) {
-    gpu = m.gpu_load_fixed_s + m.gpu_load_s_per_100_ops * n_gpu / 100 + m.gpu_load_s_per_gb * w_gpu;
+    gpu = m.gpu_load_fixed_s + m.gpu_load_s_per_100_ops * n_gpu / 100 * cpu_scale +
+          m.gpu_load_s_per_gb * w_gpu;
   }
   if (n_ane > 0) {
     ane_warm = m.ane_warm_load_fixed_s + m.ane_warm_load_s_per_gb * w_ane;
     ane_cold = ane_warm + m.ane_compile_fixed_s + m.ane_compile_s_per_100_ops * std::pow(n_ane / 100, m.ane_compile_exponent) *
-                   (m.ane_compile_reference_cpu_gflops / rates.cpu_gflops) +
+                   cpu_scale +
                m.ane_compile_s_per_gb_weights * w_ane;
   }
   double decompress = m.decompress_s_per_gb * graph.compressed_weight_bytes / kGb;

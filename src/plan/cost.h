@@ -2,12 +2,14 @@
 //
 // Cold load (first load, nothing cached):
 //   CPU part  = cpu_load_fixed + cpu_load_per_100_ops * n_cpu/100 + cpu_load_per_gb * GB(cpu weights)
-//   GPU part  = gpu_load_fixed + gpu_load_per_100_ops * n_gpu/100 + gpu_load_per_gb * GB(gpu weights)
+//   GPU part  = gpu_load_fixed + gpu_load_per_100_ops * n_gpu/100 * cpu_scale
+//               + gpu_load_per_gb * GB(gpu weights)
 //   ANE part  = (the warm ANE load below) + ane_compile_fixed_s
 //               + ane_compile_s_per_100_ops * (n_ane/100)^ane_compile_exponent
-//               * reference_cpu_gflops / device_cpu_gflops          (the on-device compile)
+//               * cpu_scale                                          (the on-device compile)
 //               + ane_compile_s_per_gb_weights * GB(ane weights)
 //   + decompress_s_per_gb * GB(constexpr_* outputs)                 (weight decompression)
+// cpu_scale = ane_compile_reference_cpu_gflops / the device's CPU GFLOPS.
 // Warm load (compiled / specialized model cached): the CPU part, the GPU part
 // times gpu_warm_fraction, ane_warm_load_fixed + ane_warm_load_s_per_gb * GB(ane
 // weights), and the decompression.

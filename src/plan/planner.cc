@@ -142,6 +142,7 @@ Result<ModelPlan> Planner::Plan(const ir::Model& model, const PlanOptions& optio
 
   const std::vector<uint8_t> gpu_ok = GpuCapability(graph);
   std::map<int, std::unique_ptr<GenerationAnalysis>> generations;
+  std::map<std::pair<int, bool>, std::vector<Risk>> generation_risks;
   DeviceTimes times;
   OptionResult placed;
   plan.devices.reserve(resolved.size());
@@ -189,16 +190,19 @@ Result<ModelPlan> Planner::Plan(const ir::Model& model, const PlanOptions& optio
         }
       }
     }
-    ri.graph = &graph;
-    ri.ane = gen.get();
     ri.device = &device;
-    ri.macos = !knowledge::RunsIos(device.family);
     ri.cost = &cost;
+    const bool macos = !knowledge::RunsIos(device.family);
+    auto key = std::make_pair(chip.ane_generation_number, macos);
+    auto base = generation_risks.find(key);
+    if (base == generation_risks.end()) {
+      base = generation_risks.emplace(key, GenerationRisks(graph, *gen, macos)).first;
+    }
     if (plan.weight_transform.transform_ops + plan.weight_transform.consumers > 0) {
       ri.transform_seconds_per_prediction = TransformSecondsPerPrediction(graph, times);
       ri.transform_load_seconds = cost.decompress_s_per_gb * graph.compressed_weight_bytes / 1e9;
     }
-    dp.risks = ComputeRisks(ri);
+    dp.risks = ComputeRisks(base->second, ri);
     SummarizeRisks(dp.risks, &dp.options);
     dp.recommendation = Recommend(dp.options, dp.risks, cost);
     plan.devices.push_back(std::move(dp));

@@ -40,12 +40,14 @@ Recommendation Recommend(const std::array<OptionPlan, 4>& options, const std::ve
 
   const ComputeUnits best = rec.order.front();
   const OptionPlan& b = options[static_cast<size_t>(best)];
+  // The option to serve from while the ANE specializes: the fastest
+  // (steady-state) unblocked option that does not use the ANE; all of them
+  // load without the on-device ANE compile.
   std::optional<ComputeUnits> quick;
   for (ComputeUnits u : rec.order) {
-    if (UsesNeuralEngine(u)) continue;
-    if (!quick || options[static_cast<size_t>(u)].cold_load_ms <
-                      options[static_cast<size_t>(*quick)].cold_load_ms) {
+    if (!UsesNeuralEngine(u)) {
       quick = u;
+      break;
     }
   }
   if (UsesNeuralEngine(best) && quick &&

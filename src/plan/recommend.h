@@ -9,7 +9,7 @@
 //    is always present (last if nothing else is slower).
 //  - Strategy: fast_first_then_swap when the first choice uses the ANE and its
 //    cold load is at least CostModel::swap_cold_ratio times the cold load of the
-//    fastest-loading unblocked non-ANE option and at least swap_min_cold_s
+//    fastest (steady-state) unblocked non-ANE option and at least swap_min_cold_s
 //    (serve from that option, specialize the ANE in the background, swap when
 //    faster); else prewarm when the first choice's cold load exceeds
 //    prewarm_cold_s; else single.

@@ -91,9 +91,7 @@ std::string_view RiskKindFor(knowledge::RuleEffect effect) {
   return "silent_fallback";
 }
 
-std::vector<Risk> ComputeRisks(const RiskInputs& in) {
-  const ProgramGraph& g = *in.graph;
-  const GenerationAnalysis& a = *in.ane;
+std::vector<Risk> GenerationRisks(const ProgramGraph& g, const GenerationAnalysis& a, bool macos) {
   RiskGroups groups;
   bool created = false;
 
@@ -102,7 +100,7 @@ std::vector<Risk> ComputeRisks(const RiskInputs& in) {
     if (created) FromFinding(f, &r);
     groups.AddOp(r, g.OpLabel(op));
   }
-  for (const auto& f : in.macos ? a.model_findings_macos : a.model_findings_ios) {
+  for (const auto& f : macos ? a.model_findings_macos : a.model_findings_ios) {
     Risk& r = groups.Get(f.rule_id, &created);
     if (created) FromFinding(f, &r);
   }
@@ -158,6 +156,18 @@ std::vector<Risk> ComputeRisks(const RiskInputs& in) {
     }
     r.kind = "runtime_weight_transform";
     r.options.assign(kAllComputeUnits.begin(), kAllComputeUnits.end());
+    // The message (with this device's cost) is written by ComputeRisks; keep the counts.
+    r.message = fmt::format("{}|{}", transforms, consumers);
+  }
+  return groups.Take();
+}
+
+std::vector<Risk> ComputeRisks(const std::vector<Risk>& generation_risks, const RiskInputs& in) {
+  std::vector<Risk> risks = generation_risks;
+  for (Risk& r : risks) {
+    if (r.kind != "runtime_weight_transform") continue;
+    size_t bar = r.message.find('|');
+    std::string transforms = r.message.substr(0, bar), consumers = r.message.substr(bar + 1);
     r.message = fmt::format(
         "{} ops recompute decompressed constexpr_* weights at every prediction and {} ops consume "
         "them, on the CPU: ~{:.1f} ms per prediction on {} (the transforms plus their consumers' "
@@ -165,8 +175,6 @@ std::vector<Risk> ComputeRisks(const RiskInputs& in) {
         transforms, consumers, in.transform_seconds_per_prediction * 1e3, in.device->name,
         in.transform_load_seconds);
   }
-
-  std::vector<Risk> risks = groups.Take();
 
   // Memory against the device's per-app limit.
   double limit = in.device->app_memory_limit_mb * 1e6;

@@ -21,11 +21,13 @@
 
 namespace anepilot::plan {
 
+// The device-independent part, computed once per (ANE generation, platform):
+// findings grouped by rule with their ops, structural fallbacks, the runtime
+// weight transform (its message is completed per device).
+std::vector<Risk> GenerationRisks(const ProgramGraph& graph, const GenerationAnalysis& ane, bool macos);
+
 struct RiskInputs {
-  const ProgramGraph* graph = nullptr;
-  const GenerationAnalysis* ane = nullptr;
   const knowledge::Device* device = nullptr;
-  bool macos = false;
   std::array<double, 4> peak_memory_bytes{};   // per option
   const CostModel* cost = nullptr;
   // The runtime weight transform's cost on this device (0 when none).
@@ -33,8 +35,9 @@ struct RiskInputs {
   double transform_load_seconds = 0;
 };
 
-// Risks most severe first (ties: more ops first).
-std::vector<Risk> ComputeRisks(const RiskInputs& in);
+// `generation_risks` completed for one device (memory against its app limit,
+// the weight transform's cost on it), most severe first (ties: more ops first).
+std::vector<Risk> ComputeRisks(const std::vector<Risk>& generation_risks, const RiskInputs& in);
 
 // Fills OptionPlan::risk / has_risk / top_risk from `risks`.
 void SummarizeRisks(const std::vector<Risk>& risks, std::array<OptionPlan, 4>* options);
