@@ -31,5 +31,6 @@ struct Command {
 
 // The commands (one cmd_<name>.cc each).
 CommandRunner SetupInspect(CLI::App& sub);
+CommandRunner SetupPlan(CLI::App& sub);
 
 }  // namespace anepilot::cli

@@ -16,6 +16,8 @@ namespace {
 const Command kCommands[] = {
     {"inspect", "Show what is inside a Core ML model: IO, functions, ops, precision, weights",
      SetupInspect},
+    {"plan", "Plan compute units for every device: placement, latency, load time, risks, policy",
+     SetupPlan},
 };
 
 constexpr int kUsageExit = static_cast<int>(StatusCode::kInvalidArgument);
