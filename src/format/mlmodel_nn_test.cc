@@ -304,5 +304,37 @@ TEST(NeuralNetworkTest, ConvolutionAndPoolingArithmetic) {
   EXPECT_EQ(out[0], NnShape(std::vector<int64_t>{8, 1, 1}));
 }
 
+TEST(NeuralNetworkTest, ReshapeInfersOneMinusOneEntry) {
+  CoreML::Specification::NeuralNetworkLayer layer;
+  layer.add_input("x");
+  layer.add_output("y");
+  for (int d : {1, -1, 4}) layer.mutable_reshape()->add_targetshape(d);
+  auto out = DeriveNnLayerShapes(layer, {NnShape(std::vector<int64_t>{12, 10, 2})});
+  EXPECT_EQ(out[0], NnShape(std::vector<int64_t>{1, 60, 4}));
+}
+
+// Hostile sizes must give unknown dimensions, never overflow (UBSan would
+// flag it in the fuzzer build).
+TEST(NeuralNetworkTest, HugeSizesBecomeUnknownInsteadOfOverflowing) {
+  CoreML::Specification::NeuralNetworkLayer conv;
+  conv.add_input("x");
+  conv.add_output("y");
+  conv.mutable_convolution()->set_outputchannels(8);
+  conv.mutable_convolution()->add_dilationfactor(int64_t{1} << 40);
+  conv.mutable_convolution()->add_dilationfactor(int64_t{1} << 40);
+  conv.mutable_convolution()->mutable_same();
+  conv.mutable_convolution()->set_isdeconvolution(true);
+  const int64_t huge = int64_t{1} << 62;
+  auto out = DeriveNnLayerShapes(conv, {NnShape(std::vector<int64_t>{3, huge, 5})});
+  EXPECT_EQ(out[0], NnShape(std::vector<int64_t>{8, -1, -1}));
+
+  CoreML::Specification::NeuralNetworkLayer flatten;
+  flatten.add_input("x");
+  flatten.add_output("y");
+  flatten.mutable_flatten();
+  out = DeriveNnLayerShapes(flatten, {NnShape(std::vector<int64_t>{int64_t{1} << 30, int64_t{1} << 30, 1 << 20})});
+  EXPECT_EQ(out[0], NnShape(std::vector<int64_t>{-1, 1, 1}));
+}
+
 }  // namespace
 }  // namespace anepilot::format

@@ -22,6 +22,14 @@ int64_t FromU64(uint64_t v) { return v > static_cast<uint64_t>(kMaxDim) ? kUnkno
 
 bool Known(int64_t d) { return d >= 0; }
 
+// a * b for dimension arithmetic: unknown when an operand is unknown or the
+// product overflows or exceeds kMaxDim.
+int64_t Mul(int64_t a, int64_t b) {
+  int64_t r;
+  if (!Known(a) || !Known(b) || __builtin_mul_overflow(a, b, &r)) return kUnknown;
+  return Checked(r);
+}
+
 // Index of C, H, W in a shape of rank >= 3.
 struct Chw {
   size_t c, h, w;
@@ -64,12 +72,15 @@ NnShape Convolution(const spec::ConvolutionLayerParams& p, const NnShape& in) {
     int64_t s = FromU64(At(p.stride(), axis, 1));
     int64_t d = FromU64(At(p.dilationfactor(), axis, 1));
     if (!Known(size) || k <= 0 || s <= 0 || d <= 0) { out[idx] = kUnknown; continue; }
-    int64_t dk = (k - 1) * d + 1;
+    int64_t dk = Mul(k - 1, d);
+    if (!Known(dk)) { out[idx] = kUnknown; continue; }
+    dk += 1;
     if (p.isdeconvolution()) {
       if (p.outputshape_size() == 2) { out[idx] = FromU64(p.outputshape(axis)); continue; }
-      if (p.has_same()) { out[idx] = Checked(size * s); continue; }
+      if (p.has_same()) { out[idx] = Mul(size, s); continue; }
       auto [a, b] = Border(p.valid().paddingamounts(), axis);
-      out[idx] = Checked((size - 1) * s + dk - a - b);
+      int64_t grown = Mul(size - 1, s);
+      out[idx] = Known(grown) && Known(a) && Known(b) ? Checked(grown + dk - a - b) : kUnknown;
       continue;
     }
     if (p.has_same()) { out[idx] = CeilDiv(size, s); continue; }
@@ -166,7 +177,7 @@ int64_t Product(const Dims& d, size_t from, size_t to) {
   int64_t n = 1;
   for (size_t i = from; i < to; ++i) {
     if (!Known(d[i])) return kUnknown;
-    n = Checked(n * d[i]);
+    n = Mul(n, d[i]);
     if (!Known(n)) return kUnknown;
   }
   return n;
@@ -179,6 +190,16 @@ NnShape Reshape(const spec::ReshapeLayerParams& p, const NnShape& in) {
   // part of the [C, H, W] blob view.
   Dims out;
   for (int i = n - 3; i < n; ++i) out.push_back(Checked(p.targetshape(i)));
+  // One -1 entry takes whatever the input's element count leaves.
+  auto unknown = std::count(out.begin(), out.end(), kUnknown);
+  if (unknown == 1 && in && in->size() >= 3) {
+    int64_t total = Product(*in, in->size() - 3, in->size());
+    int64_t known = 1;
+    for (int64_t d : out) known = d == kUnknown ? known : Mul(known, d);
+    if (Known(total) && known > 0 && total % known == 0) {
+      *std::find(out.begin(), out.end(), kUnknown) = total / known;
+    }
+  }
   if (in && in->size() > 3) out.insert(out.begin(), in->begin(), in->end() - 3);
   return out;
 }
@@ -215,7 +236,7 @@ NnShape Upsample(const spec::UpsampleLayerParams& p, const NnShape& in) {
                      ? static_cast<int64_t>(v) : kUnknown;
     } else {
       int64_t f = FromU64(At(p.scalingfactor(), axis, 1));
-      out[idx] = Known(f) ? Checked(size * f) : kUnknown;
+      out[idx] = Mul(size, f);
     }
   }
   return out;
@@ -294,13 +315,30 @@ NnShape ReorganizeData(const spec::ReorganizeDataLayerParams& p, const NnShape& 
   Dims out = *in;
   int64_t c = out[chw->c], h = out[chw->h], w = out[chw->w];
   if (p.mode() == spec::ReorganizeDataLayerParams::SPACE_TO_DEPTH) {
-    out[chw->c] = Known(c) ? Checked(c * b * b) : kUnknown;
+    out[chw->c] = Mul(Mul(c, b), b);
     out[chw->h] = Known(h) && h % b == 0 ? h / b : kUnknown;
     out[chw->w] = Known(w) && w % b == 0 ? w / b : kUnknown;
   } else {
     out[chw->c] = Known(c) && c % (b * b) == 0 ? c / (b * b) : kUnknown;
-    out[chw->h] = Known(h) ? Checked(h * b) : kUnknown;
-    out[chw->w] = Known(w) ? Checked(w * b) : kUnknown;
+    out[chw->h] = Mul(h, b);
+    out[chw->w] = Mul(w, b);
+  }
+  return out;
+}
+
+// The reduced axes keep size 1 (the blob stays [C, H, W]).
+NnShape Reduce(const spec::ReduceLayerParams& p, const NnShape& in) {
+  auto chw = ChwOf(in);
+  if (!chw) return std::nullopt;
+  Dims out = *in;
+  using R = spec::ReduceLayerParams;
+  switch (p.axis()) {
+    case R::CHW: out[chw->c] = out[chw->h] = out[chw->w] = 1; break;
+    case R::HW: out[chw->h] = out[chw->w] = 1; break;
+    case R::C: out[chw->c] = 1; break;
+    case R::H: out[chw->h] = 1; break;
+    case R::W: out[chw->w] = 1; break;
+    default: return std::nullopt;
   }
   return out;
 }
@@ -377,6 +415,7 @@ NnShape Single(const Layer& layer, const std::vector<NnShape>& in) {
     case Layer::kPermute: return Permute(layer.permute(), x);
     case Layer::kTranspose: return Transpose(layer.transpose(), x);
     case Layer::kReorganizeData: return ReorganizeData(layer.reorganizedata(), x);
+    case Layer::kReduce: return Reduce(layer.reduce(), x);
     case Layer::kUpsample: return Upsample(layer.upsample(), x);
     case Layer::kPadding: return Padding(layer.padding(), x);
     case Layer::kCrop: return in.empty() ? NnShape() : Crop(layer.crop(), in);
@@ -395,7 +434,14 @@ NnShape Single(const Layer& layer, const std::vector<NnShape>& in) {
 
 }  // namespace
 
-std::vector<NnShape> DeriveNnLayerShapes(const Layer& layer, const std::vector<NnShape>& inputs) {
+std::vector<NnShape> DeriveNnLayerShapes(const Layer& layer, const std::vector<NnShape>& raw_inputs) {
+  // Sizes beyond kMaxDim (hostile or corrupt descriptions) count as unknown,
+  // so that no rule's arithmetic can overflow.
+  std::vector<NnShape> inputs = raw_inputs;
+  for (auto& s : inputs) {
+    if (!s) continue;
+    for (auto& d : *s) d = Checked(d);
+  }
   size_t outputs = static_cast<size_t>(layer.output_size());
   if (layer.layer_case() == Layer::kSplit) {
     // Equal parts along C.
@@ -430,7 +476,7 @@ const std::vector<std::string_view>& NnLayersWithShapeRules() {
       "lessThan", "lessEqual", "greaterThan", "greaterEqual", "logicalOr", "logicalXor",
       "logicalAnd",
       // Layout.
-      "concat", "concatND", "split", "flatten", "reshape", "permute", "transpose", "reorganizeData", "upsample",
+      "concat", "concatND", "split", "flatten", "reshape", "permute", "transpose", "reorganizeData", "reduce", "upsample",
       "padding", "crop", "loadConstant", "loadConstantND",
   };
   return kRules;
