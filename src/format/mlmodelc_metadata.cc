@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <charconv>
+
 #include "format/json_util.h"
 
 namespace anepilot::format {
@@ -73,6 +75,26 @@ bool ParseRanges(const std::string& text, std::vector<ir::ShapeRange>* out) {
   return true;
 }
 
+// Images are described only in prose: "Image (Color 224 × 224)" (width ×
+// height). Reads the color word into color_space and the size into {H, W}.
+void ParseImageFormattedType(const std::string& text, ir::FeatureType* t) {
+  constexpr std::string_view kPrefix = "Image (";
+  constexpr std::string_view kTimes = " \u00d7 ";  // " × "
+  if (text.rfind(kPrefix, 0) != 0) return;
+  std::string_view rest = std::string_view(text).substr(kPrefix.size());
+  size_t space = rest.find(' ');
+  size_t times = rest.find(kTimes);
+  if (space == std::string_view::npos || times == std::string_view::npos || times < space) return;
+  t->color_space = std::string(rest.substr(0, space));
+  int64_t width = 0, height = 0;
+  std::string_view w = rest.substr(space + 1, times - space - 1);
+  std::string_view h = rest.substr(times + kTimes.size());
+  auto [wp, we] = std::from_chars(w.data(), w.data() + w.size(), width);
+  auto [hp, he] = std::from_chars(h.data(), h.data() + h.size(), height);
+  if (we != std::errc() || he != std::errc() || width <= 0 || height <= 0) return;
+  t->array.shape = {ir::Dim::Known(height), ir::Dim::Known(width)};
+}
+
 ir::Feature FeatureFromSchema(const json& entry, const std::string& where,
                               std::vector<std::string>* warnings) {
   ir::Feature f;
@@ -96,12 +118,8 @@ ir::Feature FeatureFromSchema(const json& entry, const std::string& where,
                                       where, f.name, shape));
     }
   }
-  if (t.kind == ir::FeatureType::Kind::kImage) {
-    t.color_space = GetString(entry, "colorspace");
-    std::string w = GetString(entry, "width"), h = GetString(entry, "height");
-    if (!w.empty() && !h.empty() && t.array.shape.empty()) {
-      t.array.shape = {ir::Dim::Known(std::atoll(h.c_str())), ir::Dim::Known(std::atoll(w.c_str()))};
-    }
+  if (t.kind == ir::FeatureType::Kind::kImage && t.array.shape.empty()) {
+    ParseImageFormattedType(GetString(entry, "formattedType"), &t);
   }
   if (GetFlag(entry, "hasShapeFlexibility")) {
     std::string range = GetString(entry, "shapeRange");
