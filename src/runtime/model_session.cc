@@ -169,17 +169,31 @@ Result<Tensors> ModelSession::Predict(const Tensors& inputs) {
 
 namespace {
 
-// Fastest of `n` timed runs of `model` on `input`; an error on any run. The
-// minimum, not the mean or median: scheduling noise only ever adds time, so
-// the fastest run is the best estimate of what the configuration can do.
-Result<double> BestLatencyMs(LoadedModel& model, const Tensors& input, int n, Clock& clock) {
-  double best = 0;
+// One timed prediction, in ms.
+Result<double> TimedPredictMs(LoadedModel& model, const Tensors& input, Clock& clock) {
+  const Nanos start = clock.Now();
+  auto out = model.Predict(input);
+  if (!out.ok()) return out.status();
+  return ToMillis(clock.Now() - start);
+}
+
+struct LatencyPair {
+  double candidate_ms = 0;
+  double current_ms = 0;
+};
+
+// The fastest of `n` runs of each model on `input`, the runs interleaved
+// (candidate, current, candidate, ...) so that both see the same machine
+// conditions. The minimum, not the mean or median: scheduling noise only ever
+// adds time, so the fastest run is the best estimate of what each can do.
+Result<LatencyPair> CompareLatency(LoadedModel& candidate, LoadedModel& current, const Tensors& input, int n,
+                                   Clock& clock) {
+  LatencyPair best;
   for (int i = 0; i < std::max(1, n); ++i) {
-    const Nanos start = clock.Now();
-    auto out = model.Predict(input);
-    if (!out.ok()) return out.status();
-    const double ms = ToMillis(clock.Now() - start);
-    best = i == 0 ? ms : std::min(best, ms);
+    ANEPILOT_ASSIGN_OR_RETURN(double cand, TimedPredictMs(candidate, input, clock));
+    ANEPILOT_ASSIGN_OR_RETURN(double cur, TimedPredictMs(current, input, clock));
+    best.candidate_ms = i == 0 ? cand : std::min(best.candidate_ms, cand);
+    best.current_ms = i == 0 ? cur : std::min(best.current_ms, cur);
   }
   return best;
 }
@@ -233,17 +247,17 @@ void ModelSession::Background() {
     if (!(outcome.max_difference <= options_.swap.tolerance)) {
       outcome.state = SwapState::kDisagrees;
     } else {
-      const int n = options_.swap.latency_samples;
-      auto cand_ms = BestLatencyMs(*candidate->model, sample, n, *options_.clock);
-      auto cur_ms = BestLatencyMs(*current->model, sample, n, *options_.clock);
-      if (!cand_ms.ok() || !cur_ms.ok()) {
+      auto timed = CompareLatency(*candidate->model, *current->model, sample, options_.swap.latency_samples,
+                                  *options_.clock);
+      if (!timed.ok()) {
         outcome.state = SwapState::kPredictFailed;
-        outcome.status = cand_ms.ok() ? cur_ms.status() : cand_ms.status();
+        outcome.status = timed.status();
       } else {
-        outcome.candidate_ms = *cand_ms;
-        outcome.current_ms = *cur_ms;
-        outcome.state = *cand_ms <= *cur_ms * (1.0 - options_.swap.min_gain) ? SwapState::kSwapped
-                                                                             : SwapState::kNotFaster;
+        outcome.candidate_ms = timed->candidate_ms;
+        outcome.current_ms = timed->current_ms;
+        outcome.state = timed->candidate_ms <= timed->current_ms * (1.0 - options_.swap.min_gain)
+                            ? SwapState::kSwapped
+                            : SwapState::kNotFaster;
       }
     }
   }

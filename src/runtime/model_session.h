@@ -7,7 +7,7 @@
 //   background thread: loads swap_to; waits for the first input a caller
 //            passes; runs it on both configurations; checks the candidate's
 //            output is finite and agrees within `tolerance`; times both on that
-//            input (fastest of `latency_samples` runs); swaps when the candidate
+//            input (fastest of `latency_samples` interleaved runs each); swaps when the candidate
 //            is faster by at least `min_gain`.
 //   swap:    the current model is a shared_ptr replaced under a mutex. A
 //            prediction takes a reference before it runs, so in-flight
