@@ -36,17 +36,51 @@ const char* CpuOnlyReason(const PlanOp& op) {
 
 bool GpuCanRun(const PlanOp& op) { return *CpuOnlyReason(op) == '\0'; }
 
+std::vector<uint8_t> GenerationSensitiveOps(const ProgramGraph& graph, const knowledge::AneRuleSet& rules) {
+  bool wildcard_bounded = false;
+  std::unordered_map<std::string, bool> bounded_types;
+  for (const knowledge::AneRule& r : rules.rules()) {
+    if (r.model_scope) continue;
+    bool bounded = r.min_generation != 0 || r.max_generation != 0;
+    for (const std::string& t : r.op_types) {
+      if (t == "*") wildcard_bounded = wildcard_bounded || bounded;
+      else bounded_types[t] = bounded_types[t] || bounded;
+    }
+  }
+  std::vector<uint8_t> sensitive(graph.ops.size(), 1);
+  if (wildcard_bounded) return sensitive;
+  for (size_t i = 0; i < graph.ops.size(); ++i) {
+    auto it = bounded_types.find(graph.ops[i].op->type);
+    sensitive[i] = it != bounded_types.end() && it->second;
+  }
+  return sensitive;
+}
+
 GenerationAnalysis AnalyzeGeneration(const ProgramGraph& graph,
                                      const knowledge::AneRuleSet& rules,
-                                     const knowledge::ModelFacts& facts, int generation) {
+                                     const knowledge::ModelFacts& facts, int generation,
+                                     const GenerationAnalysis* reference,
+                                     const std::vector<uint8_t>* sensitive) {
   GenerationAnalysis a;
   a.generation = generation;
   a.ane_ok.assign(graph.ops.size(), 0);
   a.reason.assign(graph.ops.size(), -1);
+  a.finding_begin.assign(graph.ops.size() + 1, 0);
   ReasonTable reasons(&a.reasons);
   std::vector<knowledge::RuleFinding> found;
   for (uint32_t i = 0; i < graph.ops.size(); ++i) {
     const PlanOp& p = graph.ops[i];
+    a.finding_begin[i] = static_cast<uint32_t>(a.findings.size());
+    if (reference != nullptr && sensitive != nullptr && !(*sensitive)[i]) {
+      a.ane_ok[i] = reference->ane_ok[i];
+      if (reference->reason[i] >= 0) {
+        a.reason[i] = reasons.Id(reference->reasons[static_cast<size_t>(reference->reason[i])]);
+      }
+      for (uint32_t f = reference->finding_begin[i]; f < reference->finding_begin[i + 1]; ++f) {
+        a.findings.push_back(reference->findings[f]);
+      }
+      continue;
+    }
     found.clear();
     knowledge::OpContext ctx{graph.graphs[p.graph].get(), graph.function_names[p.function], &facts};
     rules.EvaluateInto(*p.op, ctx, generation, &found);
@@ -77,6 +111,7 @@ GenerationAnalysis AnalyzeGeneration(const ProgramGraph& graph,
     }
     for (auto& f : found) a.findings.emplace_back(i, std::move(f));
   }
+  a.finding_begin[graph.ops.size()] = static_cast<uint32_t>(a.findings.size());
   std::string gen = fmt::format("H{}", generation);
   a.model_findings_ios = rules.EvaluateModel(facts, gen, knowledge::Platform::kIos);
   a.model_findings_macos = rules.EvaluateModel(facts, gen, knowledge::Platform::kMacos);

@@ -31,7 +31,8 @@ struct GenerationAnalysis {
   std::vector<uint8_t> ane_ok;      // per op index (constants: 0, unused)
   std::vector<int32_t> reason;      // per op: index into `reasons`, -1 none
   std::vector<std::string> reasons; // rule ids
-  std::vector<std::pair<uint32_t, knowledge::RuleFinding>> findings;  // (op index, finding)
+  std::vector<std::pair<uint32_t, knowledge::RuleFinding>> findings;  // (op index, finding), by op
+  std::vector<uint32_t> finding_begin;  // per op: first index into `findings` (size ops + 1)
   std::vector<knowledge::RuleFinding> model_findings_ios, model_findings_macos;
 };
 
@@ -40,8 +41,18 @@ bool GpuCanRun(const PlanOp& op);
 // Why an op that is not on the GPU / ANE sits on the CPU (a PLAN-* id), or "".
 const char* CpuOnlyReason(const PlanOp& op);
 
+// Per op: 1 when some rule that can match its type is bounded by ANE
+// generation (so its findings differ between generations). Computed from the
+// rule set's data, once per model.
+std::vector<uint8_t> GenerationSensitiveOps(const ProgramGraph& graph, const knowledge::AneRuleSet& rules);
+
+// Evaluates the rules for `generation`. When `reference` (another generation's
+// analysis of the same graph) is given, ops not marked in `sensitive` reuse its
+// result instead of being evaluated again: their findings cannot differ.
 GenerationAnalysis AnalyzeGeneration(const ProgramGraph& graph,
                                      const knowledge::AneRuleSet& rules,
-                                     const knowledge::ModelFacts& facts, int generation);
+                                     const knowledge::ModelFacts& facts, int generation,
+                                     const GenerationAnalysis* reference = nullptr,
+                                     const std::vector<uint8_t>* sensitive = nullptr);
 
 }  // namespace anepilot::plan

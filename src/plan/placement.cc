@@ -127,9 +127,9 @@ void PlaceOption(const ProgramGraph& graph, const GenerationAnalysis& ane,
   }
   // Bytes crossing units: each compute value once per destination unit.
   if (out->transitions > 0) {
-    std::vector<int32_t> position(graph.ops.size(), -1);
-    for (size_t k = 0; k < n; ++k) position[C[k]] = static_cast<int32_t>(k);
-    std::vector<uint8_t> copied(n, 0);
+    const std::vector<int32_t>& position = graph.position;
+    std::vector<uint8_t>& copied = out->copied;
+    copied.assign(n, 0);
     for (size_t k = 0; k < n; ++k) {
       const PlanOp& op = graph.ops[C[k]];
       Unit u = out->units[k];

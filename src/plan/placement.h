@@ -57,6 +57,7 @@ struct OptionResult {
   double latency_s = 0;
   double crossing_bytes = 0;
   double ane_flops = 0;
+  std::vector<uint8_t> copied;   // scratch: units each value was copied to
 };
 
 // GpuCanRun for each compute position, computed once per model.

@@ -161,8 +161,9 @@ std::string PlanToText(const ModelPlan& plan, const std::string& detail_device, 
                   "WARM s gpu/ne", "TOP RISK"});
   for (const DevicePlan& d : plan.devices) {
     auto lat = [&](ComputeUnits u) {
-      const OptionPlan& o = d.option(u);
-      return Millis(o.latency_ms) + (o.has_risk && o.risk >= Severity::kHigh ? "!" : "");
+      bool blocked = std::any_of(d.recommendation.blocked.begin(), d.recommendation.blocked.end(),
+                                 [u](const BlockedOption& b) { return b.units == u; });
+      return Millis(d.option(u).latency_ms) + (blocked ? "!" : "");
     };
     const OptionPlan& gpu = d.option(ComputeUnits::kCpuAndGpu);
     const OptionPlan& ne = d.option(ComputeUnits::kCpuAndNeuralEngine);
@@ -180,7 +181,7 @@ std::string PlanToText(const ModelPlan& plan, const std::string& detail_device, 
                     fmt::format("{}/{}", Seconds(gpu.warm_load_ms), Seconds(ne.warm_load_ms)), top});
   }
   out += Table(rows);
-  out += "(! = high-risk option, blocked)\n";
+  out += "(! = blocked: a high-risk crash, compile failure or memory overrun)\n";
 
   for (const DevicePlan& d : plan.devices) {
     if (detail_device.empty() || d.device->identifier != detail_device) continue;

@@ -337,6 +337,9 @@ Result<ProgramGraph> BuildProgramGraph(const ir::Model& model) {
     }
   }
 
+  g.position.assign(g.ops.size(), -1);
+  for (size_t k = 0; k < g.compute_ops.size(); ++k) g.position[g.compute_ops[k]] = static_cast<int32_t>(k);
+
   // Peak live intermediate bytes over program order (compute outputs only;
   // constants are counted as weights).
   std::vector<double> freed_after(g.ops.size(), 0);

@@ -58,6 +58,7 @@ struct ProgramGraph {
   std::vector<PlanOp> ops;                               // all ops, program order
   std::vector<uint32_t> producers;                       // compute-op producers of each op's inputs
   std::vector<uint32_t> compute_ops;                     // indices of ops that compute (role kCompute/kRuntimeTransform)
+  std::vector<int32_t> position;                         // op index -> its index in compute_ops, -1 for constants
   double weight_bytes = 0;           // all constant tensors (decompressed size)
   double compressed_weight_bytes = 0;  // outputs of constexpr_* (decompressed at load)
   double peak_intermediate_bytes = 0;  // liveness over program order
