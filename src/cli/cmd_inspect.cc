@@ -20,6 +20,17 @@ struct InspectArgs {
   size_t top = 10;
 };
 
+// The IR of the model inspected last, kept until the process exits. A CLI run
+// inspects one model and ends: freeing a 200k-op IR node by node costs about a
+// fifth of the run, while the OS reclaims it at once. Reachable from here, so
+// leak checkers do not report it.
+const ir::Model* g_kept_model = nullptr;
+
+void KeepUntilExit(ir::Model model) {
+  delete g_kept_model;
+  g_kept_model = new ir::Model(std::move(model));
+}
+
 int RunInspect(const InspectArgs& args, CommandIo& io) {
   Result<ir::Model> model = ReadModel(args.model);
   if (!model.ok()) return ReportError(model.status(), args.json, io);
@@ -35,6 +46,7 @@ int RunInspect(const InspectArgs& args, CommandIo& io) {
   } else {
     PrintInspectReport(summary, ReportOptions{}, io.out);
   }
+  KeepUntilExit(std::move(*model));
   return 0;
 }
 
