@@ -498,18 +498,23 @@ int main(int argc, char** argv) {
   for (const std::string device : {"iPhone17,2", "iPhone14,7"}) {
     const rt::DeviceProfile profile = *rt::BuiltinDeviceProfile(device);
     std::map<std::string, Row> rows;
+    // Launches are interleaved across strategies (launch 1 of each, then
+    // launch 2 of each, ...) so that a busy spell of the shared machine hits
+    // every strategy alike.
+    std::map<std::string, std::optional<LaunchResult>> seconds;
     for (const Strategy& s : strategies) {
       const std::string dir = root + "/" + device + "/" + s.name;
       fs::create_directories(dir);
-      const std::string model = dir + "/Detector.mlmodel";
-      std::ofstream(model) << "detector weights";
-      WriteBlockingPolicy(dir + "/policy.json", *rt::CompiledModelStore::HashPath(model));
-      Row row;
-      row.device = device;
-      row.strategy = s.name;
-      std::optional<LaunchResult> second;
-      for (int l = 0; l < o.launches; ++l) {
-        LaunchResult r = Launch(o, device, s, dir, model);
+      std::ofstream(dir + "/Detector.mlmodel") << "detector weights";
+      WriteBlockingPolicy(dir + "/policy.json", *rt::CompiledModelStore::HashPath(dir + "/Detector.mlmodel"));
+      rows[s.name].device = device;
+      rows[s.name].strategy = s.name;
+    }
+    for (int l = 0; l < o.launches; ++l) {
+      for (const Strategy& s : strategies) {
+        const std::string dir = root + "/" + device + "/" + s.name;
+        Row& row = rows[s.name];
+        LaunchResult r = Launch(o, device, s, dir, dir + "/Detector.mlmodel");
         ++row.launches;
         if (r.crashed) ++row.crashes;
         if (l == 0) row.first = r;
@@ -517,8 +522,12 @@ int main(int argc, char** argv) {
           row.all_completed.push_back(r);
           row.any_completed = true;
         }
-        if (l == 1) second = r;
+        if (l == 1) seconds[s.name] = r;
       }
+    }
+    for (const Strategy& s : strategies) {
+      Row& row = rows[s.name];
+      const std::optional<LaunchResult>& second = seconds[s.name];
       if (row.any_completed) {
         // Medians over launches: one launch's numbers wobble with the load of
         // the (shared) machine.
@@ -553,7 +562,6 @@ int main(int argc, char** argv) {
         std::printf("%-11s %-17s %9s %9.2f %9.2f %9s  %-9s %s\n", device.c_str(), s.name.c_str(), ttfr1,
                     c.mean_latency, c.steady_latency, ttfr2, crashes, note.c_str());
       }
-      rows[s.name] = row;
     }
     const Oracle oracle = OracleFor(profile);
     std::printf("%-11s %-17s %9.1f %9.2f %9.2f %9s  %-9s %s\n", device.c_str(), "oracle (bound)", oracle.ttfr,
