@@ -77,6 +77,13 @@ std::string RelativeToModel(const std::string& path, const std::string& model_di
   return ec || rel.empty() ? path : rel.string();
 }
 
+// A blob file must lie inside the model's folder (as Core ML requires):
+// a model must not make the reader open arbitrary files.
+bool InsideFolder(const std::string& path, const std::string& folder) {
+  fs::path rel = fs::path(path).lexically_relative(fs::path(folder).lexically_normal());
+  return !rel.empty() && *rel.begin() != "..";
+}
+
 }  // namespace
 
 std::string ResolveBlobPath(const std::string& written, const std::string& model_dir) {
@@ -97,6 +104,12 @@ Status VerifyBlobReferences(ir::Model* model, const std::string& model_dir,
   size_t present = 0;
   std::vector<std::string> missing;
   for (const auto& [path, file_uses] : uses) {
+    if (!InsideFolder(path, model_dir)) {
+      const BlobUse& use = file_uses.front();
+      return CorruptModel(fmt::format(
+          "{}: op {}/{} refers to blob file \"{}\", outside the model folder {}",
+          model->model_file, use.function, use.op, use.constant->blob->file, model_dir));
+    }
     std::set<uint64_t> offsets;
     for (const BlobUse& use : file_uses) offsets.insert(use.constant->blob->offset);
     w.blob_count += offsets.size();
@@ -137,7 +150,7 @@ Status VerifyBlobReferences(ir::Model* model, const std::string& model_dir,
     w.state = ir::WeightsInfo::State::kPresent;
   } else if (present == 0) {
     w.state = ir::WeightsInfo::State::kMissing;
-    if (w.path.empty()) w.path = ResolveBlobPath(uses.begin()->first, model_dir);
+    if (w.path.empty()) w.path = uses.begin()->first;
     w.note = fmt::format("{} absent: program read in full, {} blob reference(s) not checked",
                          fmt::join(missing, ", "), w.blob_count);
   } else {

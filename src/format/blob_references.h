@@ -27,7 +27,8 @@ std::string ResolveBlobPath(const std::string& written, const std::string& model
 // weights.note explains; the program stays fully read.
 // Errors: kCorruptWeights "<weight file>: blob at offset N (op <function>/<op
 // name>): <what is wrong>"; errors of BlobFile::Open for a file that exists
-// but cannot be mapped or has a bad storage header.
+// but cannot be mapped or has a bad storage header; kCorruptModel for a blob
+// path that leads outside model_dir ("@model_path/../../x").
 Status VerifyBlobReferences(ir::Model* model, const std::string& model_dir,
                             const ReadOptions& options);
 

@@ -363,6 +363,19 @@ TEST(ReadModelCompiled, MlProgramWithoutItsWeightFile) {
   EXPECT_EQ(m->program.functions.at(0).CountOps(), 2u);
 }
 
+TEST(ReadModelBadInput, BlobPathOutsideTheModel) {
+  fs::path dir = fs::path(anepilot::testing::ScratchDir("mlc-escape")) / "e.mlmodelc";
+  WriteFile(dir / "model.mil",
+            "program(1.0)\n{\n  func main<ios16>() {\n"
+            "    tensor<fp16, [4]> w = const()[name = tensor<string, []>(\"w\"), val = tensor<fp16, [4]>("
+            "BLOBFILE(path = tensor<string, []>(\"@model_path/../../../etc/passwd\"), offset = tensor<uint64, []>(64)))];\n"
+            "  } -> (w);\n}\n");
+  Status s = ReadStatus(dir.string());
+  EXPECT_EQ(s.code(), StatusCode::kCorruptModel);
+  EXPECT_TRUE(Contains(s.message(), "op main/w refers to blob file \"@model_path/../../../etc/passwd\", outside the model folder"))
+      << s.message();
+}
+
 TEST(ReadModelCompiled, EspressoWithAndWithoutMetadata) {
   ANEPILOT_REQUIRE_SHARED();
   auto chiron = ReadModel(Corpus("chiron-compiled-nn/Chiron.mlmodelc"));
