@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <map>
 #include <set>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -26,33 +27,38 @@ struct BlobUse {
   std::string op;
 };
 
-using UsesByFile = std::map<std::string, std::vector<BlobUse>>;
+// Blob uses grouped by resolved weight file. Programs name one or two files
+// thousands of times, so resolutions are cached by the written path.
+struct BlobUses {
+  std::string model_dir;
+  std::map<std::string, std::vector<BlobUse>> by_file;
+  std::unordered_map<std::string, std::string> resolved;
 
-void CollectConstant(const ir::Constant& c, const std::string& fn, const ir::Op& op,
-                     const std::string& model_dir, UsesByFile* uses) {
-  if (!c.blob) return;
-  std::string op_name = op.name.empty() ? op.type : op.name;
-  (*uses)[ResolveBlobPath(c.blob->file, model_dir)].push_back({&c, fn, std::move(op_name)});
-}
+  void Add(const ir::Constant& c, const std::string& fn, const ir::Op& op) {
+    if (!c.blob) return;
+    auto it = resolved.find(c.blob->file);
+    if (it == resolved.end()) {
+      it = resolved.emplace(c.blob->file, ResolveBlobPath(c.blob->file, model_dir)).first;
+    }
+    by_file[it->second].push_back({&c, fn, op.name.empty() ? op.type : op.name});
+  }
+};
 
-void CollectBlock(const ir::Block& block, const std::string& fn, const std::string& model_dir,
-                  UsesByFile* uses) {
+void CollectBlock(const ir::Block& block, const std::string& fn, BlobUses* uses) {
   for (const ir::Op& op : block.ops) {
-    for (const auto& [key, c] : op.attributes) CollectConstant(c, fn, op, model_dir, uses);
+    for (const auto& [key, c] : op.attributes) uses->Add(c, fn, op);
     for (const ir::Argument& arg : op.inputs) {
       for (const ir::Binding& b : arg.bindings) {
-        if (b.constant) CollectConstant(*b.constant, fn, op, model_dir, uses);
+        if (b.constant) uses->Add(*b.constant, fn, op);
       }
     }
-    for (const ir::Block& nested : op.blocks) CollectBlock(nested, fn, model_dir, uses);
+    for (const ir::Block& nested : op.blocks) CollectBlock(nested, fn, uses);
   }
 }
 
-void CollectModel(const ir::Model& model, const std::string& model_dir, UsesByFile* uses) {
-  for (const ir::Function& fn : model.program.functions) {
-    CollectBlock(fn.body, fn.name, model_dir, uses);
-  }
-  for (const ir::Model& stage : model.stages) CollectModel(stage, model_dir, uses);
+void CollectModel(const ir::Model& model, BlobUses* uses) {
+  for (const ir::Function& fn : model.program.functions) CollectBlock(fn.body, fn.name, uses);
+  for (const ir::Model& stage : model.stages) CollectModel(stage, uses);
 }
 
 // Bytes the declared tensor occupies, when its shape is fully known and the
@@ -96,8 +102,9 @@ std::string ResolveBlobPath(const std::string& written, const std::string& model
 
 Status VerifyBlobReferences(ir::Model* model, const std::string& model_dir,
                             const ReadOptions& options) {
-  UsesByFile uses;
-  CollectModel(*model, model_dir, &uses);
+  BlobUses collected{model_dir, {}, {}};
+  CollectModel(*model, &collected);
+  const auto& uses = collected.by_file;
   ir::WeightsInfo& w = model->weights;
   if (uses.empty()) return Status::Ok();
 

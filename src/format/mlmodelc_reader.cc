@@ -46,9 +46,17 @@ void FeaturesFromProgram(ir::Model* model) {
     ir::Feature f = FeatureFromValue(in.name, in.type);
     (f.type.kind == ir::FeatureType::Kind::kState ? model->states : model->inputs).push_back(f);
   }
-  ir::GraphIndex index(fn);
+  // Returned values are usually produced last: scan backwards, no index needed.
   for (const std::string& out : fn.body.outputs) {
-    const ir::ValueType* type = index.TypeOf(out);
+    const ir::ValueType* type = nullptr;
+    for (auto op = fn.body.ops.rbegin(); op != fn.body.ops.rend() && !type; ++op) {
+      for (const ir::Value& v : op->outputs) {
+        if (v.name == out) type = &v.type;
+      }
+    }
+    for (const ir::Value& in : fn.inputs) {
+      if (!type && in.name == out) type = &in.type;
+    }
     model->outputs.push_back(FeatureFromValue(out, type ? *type : ir::ValueType{}));
   }
 }
