@@ -63,7 +63,7 @@ uint16_t LoadU16(const std::string& s, size_t i) {
 
 class LayerConverter {
  public:
-  LayerConverter(ir::Model* model) : model_(model) {}
+  explicit LayerConverter(ir::Model* model) : model_(model) {}
 
   // Adds the attribute `key` describing an inline weight tensor: dtype
   // (fp32, fp16, int8, or the quantized bit width), flat element count and
