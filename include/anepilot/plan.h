@@ -118,6 +118,7 @@ struct ModelPlan {
   std::string model_path;
   std::string model_kind;
   std::string os;                       // the OS version planned for ("18")
+  bool os_given = false;                // PlanOptions::os was set (the policy then matches from it on)
   size_t planned_ops = 0;               // all ops walked (including constants)
   size_t compute_ops = 0;               // ops that compute at prediction time
   double weights_mb = 0;
@@ -167,8 +168,8 @@ class Planner {
 // The OS version used when PlanOptions::os is empty.
 inline constexpr std::string_view kDefaultPlanOs = "18";
 
-// The policy file for `plan`: one rule per planned device (exact identifier,
-// OS from the planned version on), the recommendation's order, loading plan and
+// The policy file for `plan`: one rule per planned device (exact identifier;
+// from the planned OS version on when --os was given, else any OS), the recommendation's order, loading plan and
 // blocked options. `model_hash` is ModelContentHash's result.
 Policy BuildPolicy(const ModelPlan& plan, const std::string& model_hash,
                    const std::string& model_name);

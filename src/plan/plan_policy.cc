@@ -24,7 +24,7 @@ Policy BuildPolicy(const ModelPlan& plan, const std::string& model_hash, const s
     rule.id = fmt::format("plan:{}", d.device->identifier);
     rule.match.device = d.device->identifier;
     // The planned OS applies to iPhone / iPad (iOS numbering); Macs match any macOS.
-    if (os && knowledge::RunsIos(d.device->family)) rule.match.os_min = *os;
+    if (os && plan.os_given && knowledge::RunsIos(d.device->family)) rule.match.os_min = *os;
     for (ComputeUnits u : d.recommendation.order) {
       const OptionPlan& o = d.option(u);
       UnitChoice c;

@@ -130,6 +130,7 @@ Result<ModelPlan> Planner::Plan(const ir::Model& model, const PlanOptions& optio
   plan.model_path = model.path;
   plan.model_kind = model.kind;
   plan.os = os;
+  plan.os_given = !options.os.empty();
   plan.planned_ops = graph.ops.size();
   plan.compute_ops = graph.compute_ops.size();
   plan.weights_mb = graph.weight_bytes / 1e6;
