@@ -75,8 +75,11 @@ bool TensorType::fully_known() const {
 
 std::optional<int64_t> TensorType::element_count() const {
   if (!fully_known()) return std::nullopt;
+  // Hostile models can declare absurd dims: an overflowing count is unknown.
   int64_t n = 1;
-  for (const auto& d : shape) n *= d.size;
+  for (const auto& d : shape) {
+    if (__builtin_mul_overflow(n, d.size, &n)) return std::nullopt;
+  }
   return n;
 }
 
@@ -84,7 +87,9 @@ std::optional<int64_t> TensorType::byte_size() const {
   auto n = element_count();
   int bits = DTypeBits(dtype);
   if (!n || bits == 0) return std::nullopt;
-  return (*n * bits + 7) / 8;
+  int64_t total_bits = 0;
+  if (__builtin_mul_overflow(*n, int64_t{bits}, &total_bits)) return std::nullopt;
+  return total_bits / 8 + (total_bits % 8 != 0);
 }
 
 std::string TensorType::ToString() const {

@@ -31,6 +31,10 @@ TEST(TensorType, SizesAndPrinting) {
   s.shape[0] = Dim::Symbol("batch");
   EXPECT_FALSE(s.byte_size().has_value());
   EXPECT_EQ(s.ToString(), "fp16[batch, 8, 4096, 4096]");
+  TensorType huge = T(DType::kFloat32, {int64_t{1} << 40, int64_t{1} << 40});
+  EXPECT_FALSE(huge.element_count().has_value());  // overflow is unknown, not UB
+  TensorType big = T(DType::kFloat32, {int64_t{1} << 61});
+  EXPECT_FALSE(big.byte_size().has_value());
 }
 
 TEST(DType, NamesRoundTrip) {
