@@ -179,6 +179,21 @@ Result<ProgramGraph> BuildProgramGraph(const ir::Model& model) {
   CollectFunctions(model, "", &functions, &g.notes);
   if (functions.empty()) {
     std::string kind = model.kind.empty() ? "this model kind" : model.kind;
+    std::string stages, builtin;
+    for (const ir::Model& stage : model.stages) {
+      stages += fmt::format("{}{}", stages.empty() ? "" : ", ", stage.kind);
+      if (stage.kind == "visionFeaturePrint" || stage.kind == "soundAnalysisPreprocessing" ||
+          stage.kind == "wordEmbedding" || stage.kind == "wordTagger") {
+        builtin = stage.kind;
+      }
+    }
+    if (!stages.empty()) kind += " [" + stages + "]";
+    if (!builtin.empty()) {
+      return Unsupported(fmt::format(
+          "{}: cannot plan: {} runs on CPU only except Apple's built-in {} stage, which Core ML "
+          "places itself (its program is not in the file); no compute-unit choice to plan",
+          model.path, kind, builtin));
+    }
     return Unsupported(fmt::format(
         "{}: cannot plan: {} runs on CPU only (Core ML never places it on the GPU or the Neural "
         "Engine); no compute-unit choice applies", model.path, kind));
