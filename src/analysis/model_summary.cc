@@ -70,9 +70,12 @@ constexpr CompressionType kCompressionTypes[] = {
     {"constexpr_cast", "cast"},
 };
 
-// NeuralNetwork layers keep weights as constants; those stored in 8 bits or
-// fewer are quantized or palettized (the spec's QuantizationParams).
+// NeuralNetwork layers keep weights as constant attributes; the reader notes
+// the spec's QuantizationParams as "<weights>.quantization" = "linear 8-bit" /
+// "lookup_table 4-bit". Weights in 8 bits or fewer without that note (int8
+// raw values) count as quantized too.
 constexpr std::string_view kNnQuantizedWeights = "neuralnetwork_quantized_weights";
+constexpr std::string_view kNnPalettizedWeights = "neuralnetwork_palettized_weights";
 
 bool IsLowBitInteger(ir::DType t) {
   switch (t) {
@@ -84,6 +87,10 @@ bool IsLowBitInteger(ir::DType t) {
       return false;
   }
 }
+
+// kNnPalettizedWeights, kNnQuantizedWeights, or empty for a layer with
+// full-precision (or no) weights.
+std::string_view NnWeightCompression(const ir::Op& op);
 
 bool HasLowBitConstant(const ir::Op& op) {
   for (const auto& [key, c] : op.attributes) {
@@ -101,6 +108,18 @@ bool HasLowBitConstant(const ir::Op& op) {
     }
   }
   return false;
+}
+
+std::string_view NnWeightCompression(const ir::Op& op) {
+  constexpr std::string_view kSuffix = ".quantization";
+  for (const auto& [key, c] : op.attributes) {
+    if (key.size() <= kSuffix.size() || key.compare(key.size() - kSuffix.size(), kSuffix.size(), kSuffix) != 0 ||
+        c.strings.empty()) {
+      continue;
+    }
+    return c.strings.front().rfind("lookup_table", 0) == 0 ? kNnPalettizedWeights : kNnQuantizedWeights;
+  }
+  return HasLowBitConstant(op) ? kNnQuantizedWeights : std::string_view();
 }
 
 const ir::TensorType* FirstTensorOutput(const ir::Op& op) {
@@ -174,7 +193,9 @@ class Summarizer {
     };
     std::sort(s.op_histogram.begin(), s.op_histogram.end(), by_count);
     for (const auto& [type, count] : compression_) {
-      std::string method = type == kNnQuantizedWeights ? "quantization" : CompressionMethod(std::string(type));
+      std::string method = type == kNnQuantizedWeights    ? "quantization"
+                           : type == kNnPalettizedWeights ? "palettization"
+                                                          : CompressionMethod(std::string(type));
       s.compression.push_back({std::string(type), method, count});
     }
     std::sort(s.compression.begin(), s.compression.end(), by_count);
@@ -189,7 +210,9 @@ class Summarizer {
     ++histogram_[op.type];
     bool weight_op = IsWeightOp(op);
     if (!CompressionMethod(op.type).empty()) ++compression_[op.type];
-    if (model_.program.version == 0 && HasLowBitConstant(op)) ++compression_[kNnQuantizedWeights];
+    if (model_.program.version == 0) {
+      if (std::string_view nn = NnWeightCompression(op); !nn.empty()) ++compression_[nn];
+    }
     if (weight_op) return;
 
     const ir::TensorType* first = FirstTensorOutput(op);

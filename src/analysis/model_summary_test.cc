@@ -167,11 +167,25 @@ TEST(ModelSummary, NeuralNetworkLowBitWeightsCountAsQuantized) {
   conv.attributes["weights"] = w;
   fn.body.ops.push_back(conv);
   fn.body.ops.push_back(MakeOp("activation", "relu1", DType::kFloat32, {1, 8, 4, 4}));
+  // A 4-bit lookup-table layer, as the reader notes the spec's QuantizationParams.
+  ir::Op fc = MakeOp("innerProduct", "fc1", DType::kFloat32, {1, 10});
+  ir::Constant lut_weights = w;
+  lut_weights.type.tensor.dtype = DType::kUInt4;
+  fc.attributes["weights"] = lut_weights;
+  ir::Constant scheme;
+  scheme.type.tensor.dtype = DType::kString;
+  scheme.strings = {"lookup_table 4-bit"};
+  fc.attributes["weights.quantization"] = scheme;
+  fn.body.ops.push_back(fc);
   m.program.functions.push_back(std::move(fn));
   ModelSummary s = Summarize(m);
-  ASSERT_EQ(s.compression.size(), 1u);
-  EXPECT_EQ(s.compression[0].type, "neuralnetwork_quantized_weights");
+  ASSERT_EQ(s.compression.size(), 2u);
+  EXPECT_EQ(s.compression[0].type, "neuralnetwork_palettized_weights");
+  EXPECT_EQ(s.compression[0].method, "palettization");
   EXPECT_EQ(s.compression[0].count, 1u);
+  EXPECT_EQ(s.compression[1].type, "neuralnetwork_quantized_weights");
+  EXPECT_EQ(s.compression[1].method, "quantization");
+  EXPECT_EQ(s.compression[1].count, 1u);
   EXPECT_EQ(s.precision.verdict, "fp32");
 }
 
