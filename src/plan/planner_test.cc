@@ -263,3 +263,27 @@ TEST(BadInputTest, CorruptDataFilesAreClearErrors) {
 
 }  // namespace
 }  // namespace anepilot::plan
+
+namespace anepilot::plan {
+namespace {
+
+TEST(NeuralNetworkTest, Fp32LayersRunOnTheAneAndInlineWeightsCount) {
+  ANEPILOT_REQUIRE_SHARED();
+  Planner planner = testing::LoadPlannerOrDie();
+  auto m = ReadModel(Corpus("mlperf-edsr-sr/edsr_f32b5_fp32.mlmodel"));
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  ASSERT_FALSE(m->has_program() && !m->program.functions[0].opset.empty());  // a NeuralNetwork
+  PlanOptions opts;
+  opts.devices = "iPhone14,7";
+  auto plan = planner.Plan(*m, opts);
+  ASSERT_TRUE(plan.ok()) << plan.status().ToString();
+  // Inline layer weights (fp32 "weights" attributes) are the model's weights.
+  EXPECT_NEAR(plan->weights_mb * 1e6, static_cast<double>(m->weights.inline_bytes),
+              0.05 * static_cast<double>(m->weights.inline_bytes));
+  // NeuralNetwork layers typed fp32 still run on the ANE (in fp16).
+  const OptionPlan& ne = plan->devices[0].option(ComputeUnits::kCpuAndNeuralEngine);
+  EXPECT_GT(ne.ops_on[static_cast<size_t>(Unit::kAne)], plan->compute_ops / 2);
+}
+
+}  // namespace
+}  // namespace anepilot::plan

@@ -15,6 +15,8 @@ namespace {
 // positions (a 14x14 feature map). Documented in docs/plan.md as a weakness.
 constexpr double kUnknownSpatialPositions = 196;
 constexpr double kDefaultPoolWindow = 9;
+// Attributes at least this large are inline weights (NeuralNetwork layers).
+constexpr uint64_t kMinAttributeWeightBytes = 64;
 
 double Bytes(const ir::ValueType& t) {
   if (t.kind != ir::ValueType::Kind::kTensor && t.kind != ir::ValueType::Kind::kState) return 0;
@@ -270,6 +272,20 @@ Result<ProgramGraph> BuildProgramGraph(const ir::Model& model) {
       }
       p.producers_end = static_cast<uint32_t>(g.producers.size());
 
+      // NeuralNetwork layers keep their weights inline as attributes
+      // ("weights", "bias", ...); small parameters (scalars, lists) are not weights.
+      double attr_weight_elems = 0;
+      if (op->type != "const") {
+        for (const auto& [key, c] : op->attributes) {
+          if (c.byte_size < kMinAttributeWeightBytes || !c.strings.empty()) continue;
+          p.weight_bytes += static_cast<double>(c.byte_size);
+          if (key == "weights") {
+            auto n = c.type.tensor.element_count();
+            attr_weight_elems = n ? static_cast<double>(*n) : static_cast<double>(c.byte_size) / 2;
+          }
+        }
+      }
+
       double out_elems = 0;
       for (const ir::Value& out : op->outputs) {
         values[out.name] = ValueRef{static_cast<int64_t>(me), &out.type};
@@ -277,7 +293,8 @@ Result<ProgramGraph> BuildProgramGraph(const ir::Model& model) {
         if (out.type.kind == ir::ValueType::Kind::kTensor) {
           const ir::TensorType& t = out.type.tensor;
           if (!t.fully_known()) p.dynamic_shape = true;
-          if (t.dtype == ir::DType::kFloat32) p.fp32 = true;
+          // NeuralNetwork layers (no opset) are typed fp32 but run in fp16 on the ANE.
+          if (t.dtype == ir::DType::kFloat32 && !fn.opset.empty()) p.fp32 = true;
           if (ir::IsFloat(t.dtype)) any_float = true;
           if (out_elems == 0) out_elems = Elements(t);
         }
@@ -297,6 +314,13 @@ Result<ProgramGraph> BuildProgramGraph(const ir::Model& model) {
         p.role = OpRole::kRuntimeTransform;
         p.weight_is_runtime = false;
       }
+      if (p.role == OpRole::kCompute || p.role == OpRole::kRuntimeTransform) {
+        double inline_bytes = 0;
+        for (const auto& [key, c] : op->attributes) {
+          if (c.byte_size >= kMinAttributeWeightBytes && c.strings.empty()) inline_bytes += static_cast<double>(c.byte_size);
+        }
+        g.weight_bytes += inline_bytes;
+      }
       if (p.role == OpRole::kConstant || p.role == OpRole::kCompressedConstant) {
         g.weight_bytes += p.out_bytes;
       }
@@ -306,6 +330,10 @@ Result<ProgramGraph> BuildProgramGraph(const ir::Model& model) {
       switch (p.op_class) {
         case OpClass::kConv: {
           double per_output = weight_type ? TrailingProduct(*weight_type) : 0;
+          const ir::Constant* oc = op->attribute("output_channels");
+          if (per_output == 0 && attr_weight_elems > 0 && oc && !oc->numbers.empty() && oc->numbers[0] > 0) {
+            per_output = attr_weight_elems / oc->numbers[0];
+          }
           if (op->type == "conv_transpose" || op->type == "deconvolution") {
             p.flops = 2 * std::max(in_elems, out_elems) * per_output;
           } else if (out_elems > 0 && per_output > 0) {
@@ -326,7 +354,7 @@ Result<ProgramGraph> BuildProgramGraph(const ir::Model& model) {
             double k = in_elems * n / out_elems;
             p.flops = 2 * out_elems * std::max(1.0, k);
           } else {
-            p.flops = 2 * (p.weight_bytes / 2);  // innerProduct at batch 1
+            p.flops = 2 * (attr_weight_elems > 0 ? attr_weight_elems : p.weight_bytes / 2);  // innerProduct at batch 1
           }
           break;
         }

@@ -35,7 +35,7 @@ struct PlanOp {
   OpClass op_class = OpClass::kOther;
   bool weight_is_runtime = false;  // reads a kRuntimeTransform result (e.g. conv weight after pow)
   bool float_compute = true;       // has a float input or output (else integer / shape work)
-  bool fp32 = false;               // produces fp32 tensors
+  bool fp32 = false;               // an ML Program op producing fp32 tensors (NN layers never are)
   bool dynamic_shape = false;      // an output's shape is not fully known
   bool control_flow = false;       // has nested blocks (cond, while_loop)
   bool custom = false;             // NeuralNetwork custom layer
