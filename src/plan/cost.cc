@@ -8,7 +8,7 @@ constexpr double kGb = 1e9;
 }
 
 LoadEstimate EstimateLoad(const ProgramGraph& graph, const OptionResult& placed,
-                          const DeviceRates& rates, const CostModel& m) {
+                          const DeviceRates& rates, const CostModel& m, bool lut_jit_on_ane) {
   const double n_cpu = static_cast<double>(placed.ops_on[static_cast<size_t>(Unit::kCpu)]);
   const double n_gpu = static_cast<double>(placed.ops_on[static_cast<size_t>(Unit::kGpu)]);
   const double n_ane = static_cast<double>(placed.ops_on[static_cast<size_t>(Unit::kAne)]);
@@ -31,7 +31,9 @@ LoadEstimate EstimateLoad(const ProgramGraph& graph, const OptionResult& placed,
                    cpu_scale +
                m.ane_compile_s_per_gb_weights * w_ane;
   }
-  double decompress = m.decompress_s_per_gb * graph.compressed_weight_bytes / kGb;
+  const bool jit = lut_jit_on_ane && n_ane > 0;
+  double decompressed = graph.compressed_weight_bytes - (jit ? graph.lut_weight_bytes : 0);
+  double decompress = m.decompress_s_per_gb * decompressed / kGb;
   LoadEstimate e;
   e.cold_s = cpu + gpu + ane_cold + decompress;
   e.warm_s = cpu + gpu * m.gpu_warm_fraction + ane_warm + decompress;
@@ -39,8 +41,10 @@ LoadEstimate EstimateLoad(const ProgramGraph& graph, const OptionResult& placed,
 }
 
 double EstimatePeakMemoryBytes(const ProgramGraph& graph, const OptionResult& placed,
-                               const CostModel& m) {
-  return graph.weight_bytes + graph.peak_intermediate_bytes +
+                               const CostModel& m, bool lut_jit_on_ane) {
+  const bool jit = lut_jit_on_ane && placed.ops_on[static_cast<size_t>(Unit::kAne)] > 0;
+  double weights = graph.weight_bytes - (jit ? graph.lut_weight_bytes - graph.lut_stored_bytes : 0);
+  return weights + graph.peak_intermediate_bytes +
          m.ane_copy_memory_fraction * placed.weight_bytes_on[static_cast<size_t>(Unit::kAne)];
 }
 

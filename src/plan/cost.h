@@ -27,10 +27,15 @@ struct LoadEstimate {
   double cold_s = 0, warm_s = 0;
 };
 
+// `lut_jit_on_ane`: palettized (constexpr_lut_to_dense) weights are
+// decompressed just in time by the ANE (iOS 17 / macOS 14 and later,
+// ANE_FACTS §3): for options that use the ANE they cost no decompression at
+// load and stay compressed in memory. Earlier OS versions decompress them at
+// load like every other constexpr_*.
 LoadEstimate EstimateLoad(const ProgramGraph& graph, const OptionResult& placed,
-                          const DeviceRates& rates, const CostModel& model);
+                          const DeviceRates& rates, const CostModel& model, bool lut_jit_on_ane);
 
 double EstimatePeakMemoryBytes(const ProgramGraph& graph, const OptionResult& placed,
-                               const CostModel& model);
+                               const CostModel& model, bool lut_jit_on_ane);
 
 }  // namespace anepilot::plan

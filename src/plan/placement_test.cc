@@ -193,3 +193,37 @@ TEST(CostModelTest, BrokenFilesNameTheFault) {
 
 }  // namespace
 }  // namespace anepilot::plan
+
+namespace anepilot::plan {
+namespace {
+
+TEST(LutWeightsTest, DecompressedOnTheAneFromIos17) {
+  // A palettized conv weight: constexpr_lut_to_dense -> conv.
+  testing::ProgramBuilder b;
+  std::string x = b.Input("x", testing::Tensor(ir::DType::kFloat16, {1, 256, 64, 64}));
+  std::string idx = b.Const("indices", testing::Tensor(ir::DType::kUInt4, {256, 256, 3, 3}));
+  std::string lut = b.Const("lut", testing::Tensor(ir::DType::kFloat16, {16}));
+  std::string w = b.Op("constexpr_lut_to_dense", "w", {{"indices", idx}, {"lut", lut}},
+                       testing::Tensor(ir::DType::kFloat16, {256, 256, 3, 3}));
+  std::string y = b.Op("conv", "conv", {{"x", x}, {"weight", w}}, testing::Tensor(ir::DType::kFloat16, {1, 256, 64, 64}));
+  ir::Model m = b.Build({y});
+  Planner planner = testing::LoadPlannerOrDie();
+  PlanOptions old_os, new_os;
+  old_os.devices = new_os.devices = "iPhone15,2";
+  old_os.os = "16.4";
+  new_os.os = "17";
+  auto p16 = planner.Plan(m, old_os);
+  auto p17 = planner.Plan(m, new_os);
+  ASSERT_TRUE(p16.ok() && p17.ok());
+  const OptionPlan& ne16 = p16->devices[0].option(ComputeUnits::kCpuAndNeuralEngine);
+  const OptionPlan& ne17 = p17->devices[0].option(ComputeUnits::kCpuAndNeuralEngine);
+  ASSERT_EQ(ne17.ops_on[static_cast<size_t>(Unit::kAne)], 1u);
+  EXPECT_LT(ne17.cold_load_ms, ne16.cold_load_ms);
+  EXPECT_LT(ne17.peak_memory_mb, ne16.peak_memory_mb);
+  // Without the ANE the weights are decompressed at load whatever the OS.
+  EXPECT_DOUBLE_EQ(p16->devices[0].option(ComputeUnits::kCpuAndGpu).cold_load_ms,
+                   p17->devices[0].option(ComputeUnits::kCpuAndGpu).cold_load_ms);
+}
+
+}  // namespace
+}  // namespace anepilot::plan

@@ -121,6 +121,7 @@ Result<ModelPlan> Planner::Plan(const ir::Model& model, const PlanOptions& optio
         "--os \"{}\": not an OS version; write the major version with optional minor and patch, "
         "e.g. 17, 18.2 or 18.2.1", os));
   }
+  const OsVersion os_version = *ParseOsVersion(os);
   ANEPILOT_ASSIGN_OR_RETURN(auto resolved, catalog_->ResolveList(options.devices));
   ANEPILOT_ASSIGN_OR_RETURN(ProgramGraph graph, BuildProgramGraph(model));
   const knowledge::ModelFacts facts = knowledge::ModelFacts::FromModel(model);
@@ -177,10 +178,12 @@ Result<ModelPlan> Planner::Plan(const ir::Model& model, const PlanOptions& optio
       o.transitions = placed.transitions;
       o.ops_on = placed.ops_on;
       o.latency_ms = placed.latency_s * 1e3;
-      LoadEstimate load = EstimateLoad(graph, placed, rates, cost);
+      // LUT weights decompress on the ANE from iOS 17 (Macs: assumed on a current macOS).
+      const bool lut_jit = !knowledge::RunsIos(device.family) || os_version >= OsVersion{17, 0, 0};
+      LoadEstimate load = EstimateLoad(graph, placed, rates, cost, lut_jit);
       o.cold_load_ms = load.cold_s * 1e3;
       o.warm_load_ms = load.warm_s * 1e3;
-      double peak = EstimatePeakMemoryBytes(graph, placed, cost);
+      double peak = EstimatePeakMemoryBytes(graph, placed, cost, lut_jit);
       o.peak_memory_mb = peak / 1e6;
       ri.peak_memory_bytes[static_cast<size_t>(u)] = peak;
       if (detail) {

@@ -306,6 +306,11 @@ Result<ProgramGraph> BuildProgramGraph(const ir::Model& model) {
       } else if (IsConstexpr(op->type)) {
         p.role = OpRole::kCompressedConstant;
         g.compressed_weight_bytes += p.out_bytes;
+        if (op->type == "constexpr_lut_to_dense") {
+          g.lut_weight_bytes += p.out_bytes;
+          g.lut_stored_bytes += p.weight_bytes;
+          for (const auto& [key, c] : op->attributes) g.lut_stored_bytes += static_cast<double>(c.byte_size);
+        }
       } else if (all_inputs_constant && !p.control_flow && p.producers_begin == p.producers_end) {
         p.role = from_compressed ? OpRole::kRuntimeTransform : OpRole::kFoldedConstant;
         if (p.role == OpRole::kRuntimeTransform) p.weight_is_runtime = false;

@@ -61,6 +61,8 @@ struct ProgramGraph {
   std::vector<int32_t> position;                         // op index -> its index in compute_ops, -1 for constants
   double weight_bytes = 0;           // all constant tensors (decompressed size)
   double compressed_weight_bytes = 0;  // outputs of constexpr_* (decompressed at load)
+  double lut_weight_bytes = 0;         // outputs of constexpr_lut_to_dense (palettized weights)
+  double lut_stored_bytes = 0;         //   and what they occupy compressed (indices + LUT)
   double peak_intermediate_bytes = 0;  // liveness over program order
   std::vector<std::string> notes;
 
