@@ -36,80 +36,78 @@ const char* CpuOnlyReason(const PlanOp& op) {
 
 bool GpuCanRun(const PlanOp& op) { return *CpuOnlyReason(op) == '\0'; }
 
-std::vector<uint8_t> GenerationSensitiveOps(const ProgramGraph& graph, const knowledge::AneRuleSet& rules) {
-  bool wildcard_bounded = false;
-  std::unordered_map<std::string, bool> bounded_types;
-  for (const knowledge::AneRule& r : rules.rules()) {
-    if (r.model_scope) continue;
-    bool bounded = r.min_generation != 0 || r.max_generation != 0;
-    for (const std::string& t : r.op_types) {
-      if (t == "*") wildcard_bounded = wildcard_bounded || bounded;
-      else bounded_types[t] = bounded_types[t] || bounded;
-    }
+AllGenerationFindings EvaluateAllGenerations(const ProgramGraph& graph,
+                                             const knowledge::AneRuleSet& rules,
+                                             const knowledge::ModelFacts& facts) {
+  std::unordered_map<std::string, bool> catch_all_rule;
+  for (const knowledge::AneRule& r : rules.rules()) catch_all_rule[r.id] = r.only_if_no_other;
+  AllGenerationFindings all;
+  all.finding_begin.assign(graph.ops.size() + 1, 0);
+  for (uint32_t i = 0; i < graph.ops.size(); ++i) {
+    const PlanOp& p = graph.ops[i];
+    all.finding_begin[i] = static_cast<uint32_t>(all.findings.size());
+    knowledge::OpContext ctx{graph.graphs[p.graph].get(), graph.function_names[p.function], &facts};
+    rules.EvaluateAllGenerations(*p.op, ctx, &all.findings);
   }
-  std::vector<uint8_t> sensitive(graph.ops.size(), 1);
-  if (wildcard_bounded) return sensitive;
-  for (size_t i = 0; i < graph.ops.size(); ++i) {
-    auto it = bounded_types.find(graph.ops[i].op->type);
-    sensitive[i] = it != bounded_types.end() && it->second;
+  all.finding_begin[graph.ops.size()] = static_cast<uint32_t>(all.findings.size());
+  all.catch_all.reserve(all.findings.size());
+  for (const knowledge::RuleFinding& f : all.findings) {
+    auto it = catch_all_rule.find(f.rule_id);
+    all.catch_all.push_back(it != catch_all_rule.end() && it->second);
   }
-  return sensitive;
+  return all;
 }
 
 GenerationAnalysis AnalyzeGeneration(const ProgramGraph& graph,
                                      const knowledge::AneRuleSet& rules,
-                                     const knowledge::ModelFacts& facts, int generation,
-                                     const GenerationAnalysis* reference,
-                                     const std::vector<uint8_t>* sensitive) {
+                                     const knowledge::ModelFacts& facts,
+                                     const AllGenerationFindings& all, int generation) {
   GenerationAnalysis a;
   a.generation = generation;
   a.ane_ok.assign(graph.ops.size(), 0);
   a.reason.assign(graph.ops.size(), -1);
   a.finding_begin.assign(graph.ops.size() + 1, 0);
   ReasonTable reasons(&a.reasons);
-  std::vector<knowledge::RuleFinding> found;
   for (uint32_t i = 0; i < graph.ops.size(); ++i) {
     const PlanOp& p = graph.ops[i];
-    a.finding_begin[i] = static_cast<uint32_t>(a.findings.size());
-    if (reference != nullptr && sensitive != nullptr && !(*sensitive)[i]) {
-      a.ane_ok[i] = reference->ane_ok[i];
-      if (reference->reason[i] >= 0) {
-        a.reason[i] = reasons.Id(reference->reasons[static_cast<size_t>(reference->reason[i])]);
+    const size_t first = a.findings.size();
+    a.finding_begin[i] = static_cast<uint32_t>(first);
+    // Keep this generation's findings, in rule order, as EvaluateInto would.
+    for (uint32_t f = all.finding_begin[i]; f < all.finding_begin[i + 1]; ++f) {
+      const knowledge::RuleFinding& finding = all.findings[f];
+      if (!finding.AppliesTo(generation)) continue;
+      if (all.catch_all[f]) {
+        bool covered = false;
+        for (size_t k = first; k < a.findings.size(); ++k) {
+          covered = covered || a.findings[k].second.effect == finding.effect;
+        }
+        if (covered) continue;
       }
-      for (uint32_t f = reference->finding_begin[i]; f < reference->finding_begin[i + 1]; ++f) {
-        a.findings.push_back(reference->findings[f]);
-      }
-      continue;
+      a.findings.emplace_back(i, finding);
     }
-    found.clear();
-    knowledge::OpContext ctx{graph.graphs[p.graph].get(), graph.function_names[p.function], &facts};
-    rules.EvaluateInto(*p.op, ctx, generation, &found);
-    if (p.is_constant()) {
-      for (auto& f : found) a.findings.emplace_back(i, std::move(f));
-      continue;
-    }
+    if (p.is_constant()) continue;
     const char* why = CpuOnlyReason(p);
     if (*why == '\0') {
       if (p.control_flow) why = "PLAN-CONTROL-FLOW";
       else if (p.fp32) why = "PLAN-FP32-COMPUTE";
       else if (p.dynamic_shape) why = "PLAN-DYNAMIC-SHAPE";
     }
-    std::string rule_reason;
-    for (const auto& f : found) {
+    const std::string* rule_reason = nullptr;
+    for (size_t k = first; k < a.findings.size(); ++k) {
+      const knowledge::RuleFinding& f = a.findings[k].second;
       if (f.effect == knowledge::RuleEffect::kLeavesAne ||
           f.effect == knowledge::RuleEffect::kCompileFailure) {
-        rule_reason = f.rule_id;
+        rule_reason = &f.rule_id;
         break;
       }
     }
-    if (!rule_reason.empty()) {
-      a.reason[i] = reasons.Id(rule_reason);
+    if (rule_reason != nullptr) {
+      a.reason[i] = reasons.Id(*rule_reason);
     } else if (*why != '\0') {
       a.reason[i] = reasons.Id(why);
     } else {
       a.ane_ok[i] = 1;
     }
-    for (auto& f : found) a.findings.emplace_back(i, std::move(f));
   }
   a.finding_begin[graph.ops.size()] = static_cast<uint32_t>(a.findings.size());
   std::string gen = fmt::format("H{}", generation);

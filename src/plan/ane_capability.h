@@ -1,6 +1,7 @@
 // Which ops one Neural Engine generation can take, and every rule finding for
-// that generation. Findings depend only on (op, generation, model facts), so
-// this is computed once per generation and shared by its devices.
+// that generation. Findings depend only on (op, generation, model facts): each
+// op is evaluated once for every generation (EvaluateAllGenerations), then each
+// generation's analysis is filtered from that, once, and shared by its devices.
 //
 // An op leaves the ANE when a rule finding says so (effect leaves_ane or
 // compile_failure), or for the planner's own structural reasons, each with a
@@ -41,18 +42,27 @@ bool GpuCanRun(const PlanOp& op);
 // Why an op that is not on the GPU / ANE sits on the CPU (a PLAN-* id), or "".
 const char* CpuOnlyReason(const PlanOp& op);
 
-// Per op: 1 when some rule that can match its type is bounded by ANE
-// generation (so its findings differ between generations). Computed from the
-// rule set's data, once per model.
-std::vector<uint8_t> GenerationSensitiveOps(const ProgramGraph& graph, const knowledge::AneRuleSet& rules);
+// Every op's rule findings for all ANE generations at once: each op is
+// evaluated once (AneRuleSet::EvaluateAllGenerations); AnalyzeGeneration then
+// keeps, per generation, the findings that apply to it. Computed once per
+// model; read-only afterwards.
+struct AllGenerationFindings {
+  std::vector<knowledge::RuleFinding> findings;  // by op, each with its generation bounds
+  std::vector<uint32_t> finding_begin;           // per op: first index into `findings` (size ops + 1)
+  std::vector<uint8_t> catch_all;                // per finding: 1 when its rule is only_if_no_other
+};
 
-// Evaluates the rules for `generation`. When `reference` (another generation's
-// analysis of the same graph) is given, ops not marked in `sensitive` reuse its
-// result instead of being evaluated again: their findings cannot differ.
+AllGenerationFindings EvaluateAllGenerations(const ProgramGraph& graph,
+                                             const knowledge::AneRuleSet& rules,
+                                             const knowledge::ModelFacts& facts);
+
+// The analysis of `generation` from the findings of every generation: the same
+// result as evaluating the rules for that generation alone (a catch-all
+// finding is dropped when an earlier finding for the op with the same effect
+// applies to the generation, as EvaluateInto does).
 GenerationAnalysis AnalyzeGeneration(const ProgramGraph& graph,
                                      const knowledge::AneRuleSet& rules,
-                                     const knowledge::ModelFacts& facts, int generation,
-                                     const GenerationAnalysis* reference = nullptr,
-                                     const std::vector<uint8_t>* sensitive = nullptr);
+                                     const knowledge::ModelFacts& facts,
+                                     const AllGenerationFindings& all, int generation);
 
 }  // namespace anepilot::plan

@@ -143,8 +143,7 @@ Result<ModelPlan> Planner::Plan(const ir::Model& model, const PlanOptions& optio
   }
 
   const std::vector<uint8_t> gpu_ok = GpuCapability(graph);
-  const std::vector<uint8_t> sensitive = GenerationSensitiveOps(graph, *rules_);
-  const GenerationAnalysis* first_generation = nullptr;
+  const AllGenerationFindings all_findings = EvaluateAllGenerations(graph, *rules_, facts);
   std::map<int, std::unique_ptr<GenerationAnalysis>> generations;
   std::map<std::pair<int, bool>, std::vector<Risk>> generation_risks;
   DeviceTimes times;
@@ -155,9 +154,8 @@ Result<ModelPlan> Planner::Plan(const ir::Model& model, const PlanOptions& optio
     const knowledge::Chip& chip = catalog_->ChipOf(device);
     auto& gen = generations[chip.ane_generation_number];
     if (!gen) {
-      gen = std::make_unique<GenerationAnalysis>(AnalyzeGeneration(
-          graph, *rules_, facts, chip.ane_generation_number, first_generation, &sensitive));
-      if (first_generation == nullptr) first_generation = gen.get();
+      gen = std::make_unique<GenerationAnalysis>(
+          AnalyzeGeneration(graph, *rules_, facts, all_findings, chip.ane_generation_number));
     }
     const DeviceRates rates = RatesFor(device, chip, cost);
     times.Compute(graph, rates);
