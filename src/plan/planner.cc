@@ -2,6 +2,7 @@
 
 #include <map>
 #include <memory>
+#include <tuple>
 
 #include "anepilot/data_dir.h"
 #include "anepilot/plan.h"
@@ -78,6 +79,16 @@ WeightTransformSummary SummarizeTransform(const ProgramGraph& g) {
   return w;
 }
 
+// What makes two devices' placement and costs identical (see RatesFor).
+using RatesKey = std::tuple<const knowledge::Chip*, double, bool>;  // chip, device GPU TFLOPS, lut_jit
+
+// The device-independent part of a DevicePlan for one RatesKey.
+struct PlacedDevice {
+  std::array<OptionPlan, 4> options;
+  std::array<double, 4> peak_memory_bytes{};
+  double transform_seconds_per_prediction = 0;
+};
+
 }  // namespace
 
 std::string_view UnitName(Unit unit) {
@@ -148,6 +159,7 @@ Result<ModelPlan> Planner::Plan(const ir::Model& model, const PlanOptions& optio
   std::map<std::pair<int, bool>, std::vector<Risk>> generation_risks;
   DeviceTimes times;
   OptionResult placed;
+  std::map<RatesKey, PlacedDevice> rates_cache;
   plan.devices.reserve(resolved.size());
   for (size_t d = 0; d < resolved.size(); ++d) {
     const knowledge::Device& device = *resolved[d].device;
@@ -157,43 +169,66 @@ Result<ModelPlan> Planner::Plan(const ir::Model& model, const PlanOptions& optio
       gen = std::make_unique<GenerationAnalysis>(
           AnalyzeGeneration(graph, *rules_, facts, all_findings, chip.ane_generation_number));
     }
-    const DeviceRates rates = RatesFor(device, chip, cost);
-    times.Compute(graph, rates);
-
+    // LUT weights decompress on the ANE from iOS 17 (Macs: assumed on a current macOS).
+    const bool lut_jit = !knowledge::RunsIos(device.family) || os_version >= OsVersion{17, 0, 0};
+    const bool detail = !options.detail_device.empty() &&
+                        (device.identifier == options.detail_device ||
+                         (resolved.size() == 1 && d == 0));
     DevicePlan dp;
     dp.device = &device;
     dp.chip = &chip;
     dp.resolution_warning = resolved[d].warning;
-    const bool detail = !options.detail_device.empty() &&
-                        (device.identifier == options.detail_device ||
-                         (resolved.size() == 1 && d == 0));
     RiskInputs ri;
-    for (ComputeUnits u : kAllComputeUnits) {
-      PlaceOption(graph, *gen, gpu_ok, times, rates, cost, u, &placed);
-      OptionPlan& o = dp.options[static_cast<size_t>(u)];
-      o.units = u;
-      o.segments = placed.segments;
-      o.transitions = placed.transitions;
-      o.ops_on = placed.ops_on;
-      o.latency_ms = placed.latency_s * 1e3;
-      // LUT weights decompress on the ANE from iOS 17 (Macs: assumed on a current macOS).
-      const bool lut_jit = !knowledge::RunsIos(device.family) || os_version >= OsVersion{17, 0, 0};
-      LoadEstimate load = EstimateLoad(graph, placed, rates, cost, lut_jit);
-      o.cold_load_ms = load.cold_s * 1e3;
-      o.warm_load_ms = load.warm_s * 1e3;
-      double peak = EstimatePeakMemoryBytes(graph, placed, cost, lut_jit);
-      o.peak_memory_mb = peak / 1e6;
-      ri.peak_memory_bytes[static_cast<size_t>(u)] = peak;
-      if (detail) {
-        o.placement.reserve(graph.compute_ops.size());
-        for (size_t k = 0; k < graph.compute_ops.size(); ++k) {
-          uint32_t i = graph.compute_ops[k];
-          const PlanOp& p = graph.ops[i];
-          o.placement.push_back({graph.function_names[p.function], p.op->name, p.op->type,
-                                 placed.units[k],
-                                 WhyText(placed.why[k], placed.units[k], u, p, *gen, i)});
+    // Placement, latency, load and memory depend on the device only through
+    // RatesFor's inputs (its chip and GPU figure) and lut_jit: devices that
+    // share them share the result, computed once.
+    const RatesKey rates_key{&chip, device.gpu_fp16_tflops, lut_jit};
+    auto cached = rates_cache.find(rates_key);
+    if (cached == rates_cache.end() || detail) {
+      const DeviceRates rates = RatesFor(device, chip, cost);
+      times.Compute(graph, rates);
+      PlacedDevice computed;
+      for (ComputeUnits u : kAllComputeUnits) {
+        PlaceOption(graph, *gen, gpu_ok, times, rates, cost, u, &placed);
+        OptionPlan& o = computed.options[static_cast<size_t>(u)];
+        o.units = u;
+        o.segments = placed.segments;
+        o.transitions = placed.transitions;
+        o.ops_on = placed.ops_on;
+        o.latency_ms = placed.latency_s * 1e3;
+        LoadEstimate load = EstimateLoad(graph, placed, rates, cost, lut_jit);
+        o.cold_load_ms = load.cold_s * 1e3;
+        o.warm_load_ms = load.warm_s * 1e3;
+        double peak = EstimatePeakMemoryBytes(graph, placed, cost, lut_jit);
+        o.peak_memory_mb = peak / 1e6;
+        computed.peak_memory_bytes[static_cast<size_t>(u)] = peak;
+        if (detail) {
+          o.placement.reserve(graph.compute_ops.size());
+          for (size_t k = 0; k < graph.compute_ops.size(); ++k) {
+            uint32_t i = graph.compute_ops[k];
+            const PlanOp& p = graph.ops[i];
+            o.placement.push_back({graph.function_names[p.function], p.op->name, p.op->type,
+                                   placed.units[k],
+                                   WhyText(placed.why[k], placed.units[k], u, p, *gen, i)});
+          }
         }
       }
+      if (plan.weight_transform.transform_ops + plan.weight_transform.consumers > 0) {
+        computed.transform_seconds_per_prediction = TransformSecondsPerPrediction(graph, times);
+      }
+      if (detail) {
+        dp.options = std::move(computed.options);
+        cached = rates_cache.end();
+        ri.peak_memory_bytes = computed.peak_memory_bytes;
+        ri.transform_seconds_per_prediction = computed.transform_seconds_per_prediction;
+      } else {
+        cached = rates_cache.emplace(rates_key, std::move(computed)).first;
+      }
+    }
+    if (cached != rates_cache.end()) {
+      dp.options = cached->second.options;
+      ri.peak_memory_bytes = cached->second.peak_memory_bytes;
+      ri.transform_seconds_per_prediction = cached->second.transform_seconds_per_prediction;
     }
     ri.device = &device;
     ri.cost = &cost;
@@ -204,7 +239,6 @@ Result<ModelPlan> Planner::Plan(const ir::Model& model, const PlanOptions& optio
       base = generation_risks.emplace(key, GenerationRisks(graph, *gen, macos)).first;
     }
     if (plan.weight_transform.transform_ops + plan.weight_transform.consumers > 0) {
-      ri.transform_seconds_per_prediction = TransformSecondsPerPrediction(graph, times);
       ri.transform_load_seconds = cost.decompress_s_per_gb * graph.compressed_weight_bytes / 1e9;
     }
     dp.risks = ComputeRisks(base->second, ri);
