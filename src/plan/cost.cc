@@ -18,7 +18,7 @@ LoadEstimate EstimateLoad(const ProgramGraph& graph, const OptionResult& placed,
 
   // Loading (shader / kernel preparation, weight layout) runs on the CPU: it
   // scales with the CPU like the ANE compile does.
-  const double cpu_scale = m.ane_compile_reference_cpu_gflops / rates.cpu_gflops;
+  const double cpu_scale = rates.load_cpu_scale;
   double cpu = m.cpu_load_fixed_s + m.cpu_load_s_per_100_ops * n_cpu / 100 + m.cpu_load_s_per_gb * w_cpu;
   double gpu = 0, ane_cold = 0, ane_warm = 0;
   if (n_gpu > 0) {

@@ -9,7 +9,9 @@
 //               * cpu_scale                                          (the on-device compile)
 //               + ane_compile_s_per_gb_weights * GB(ane weights)
 //   + decompress_s_per_gb * GB(constexpr_* outputs)                 (weight decompression)
-// cpu_scale = ane_compile_reference_cpu_gflops / the device's CPU GFLOPS.
+// cpu_scale = DeviceRates::load_cpu_scale: ane_compile_reference_cpu_gflops /
+//   the chip's CPU GFLOPS / (1 + load_cpu_gain_per_year)^(chip year -
+//   ane_compile_reference_year): more cores and a newer core compile faster.
 // Warm load (compiled / specialized model cached): the CPU part, the GPU part
 // times gpu_warm_fraction, ane_warm_load_fixed + ane_warm_load_s_per_gb * GB(ane
 // weights), and the decompression.

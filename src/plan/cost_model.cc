@@ -121,6 +121,10 @@ Result<CostModel> ParseCostModel(std::string_view json_text, std::string_view la
   r.Number(ld, lp, "ane_compile_exponent", 0.5, 4, &m.ane_compile_exponent);
   r.Number(ld, lp, "ane_compile_s_per_gb_weights", 0, 1e5, &m.ane_compile_s_per_gb_weights);
   r.Number(ld, lp, "ane_compile_reference_cpu_gflops", 1, 1e5, &m.ane_compile_reference_cpu_gflops);
+  r.Number(ld, lp, "load_cpu_gain_per_year", 0, 1, &m.load_cpu_gain_per_year);
+  double reference_year = 2022;
+  r.Number(ld, lp, "ane_compile_reference_year", 2010, 2100, &reference_year);
+  m.ane_compile_reference_year = static_cast<int>(reference_year);
   r.Number(ld, lp, "ane_warm_load_fixed_s", 0, 1e3, &m.ane_warm_load_fixed_s);
   r.Number(ld, lp, "ane_warm_load_s_per_gb", 0, 1e3, &m.ane_warm_load_s_per_gb);
   r.Number(ld, lp, "gpu_load_fixed_s", 0, 1e3, &m.gpu_load_fixed_s);

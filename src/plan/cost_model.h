@@ -53,6 +53,10 @@ struct CostModel {
   double ane_compile_exponent = 1.7;       // superlinear growth in ANE graph size
   double ane_compile_s_per_gb_weights = 5; // weights to lay out for the ANE
   double ane_compile_reference_cpu_gflops = 200;  // CPU speed the constants were fitted at
+  // Per-core CPU speed grows by this fraction per chip year (the compiler is
+  // CPU work); the constants are for a chip of ane_compile_reference_year.
+  double load_cpu_gain_per_year = 0.15;
+  int ane_compile_reference_year = 2022;
   double ane_warm_load_fixed_s = 0.05;
   double ane_warm_load_s_per_gb = 2.0;
   double gpu_load_fixed_s = 0.1;

@@ -1,6 +1,7 @@
 #include "plan/op_cost.h"
 
 #include <algorithm>
+#include <cmath>
 
 namespace anepilot::plan {
 
@@ -11,6 +12,9 @@ DeviceRates RatesFor(const knowledge::Device& device, const knowledge::Chip& chi
   double cpu = chip.cpu_performance_cores * m.cpu_gflops_per_performance_core +
                chip.cpu_efficiency_cores * m.cpu_gflops_per_efficiency_core;
   r.cpu_gflops = std::max(1.0, cpu);
+  const double year_gain = std::pow(1 + m.load_cpu_gain_per_year,
+                                    chip.year > 0 ? chip.year - m.ane_compile_reference_year : 0);
+  r.load_cpu_scale = m.ane_compile_reference_cpu_gflops / r.cpu_gflops / year_gain;
   double gpu_tflops = device.gpu_fp16_tflops > 0 ? device.gpu_fp16_tflops : chip.gpu_fp16_tflops;
   // The catalog quotes Apple's TOPS; from A17 Pro / M4 on that figure is int8,
   // twice the fp16 rate the planner's fp16 models see.

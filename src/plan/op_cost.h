@@ -26,7 +26,11 @@ struct DeviceRates {
   std::array<const UnitCost*, kExecUnits> unit{};  // constants per unit
   double transition_bandwidth = 1;                 // bytes/s for copies between units
   double transition_fixed_s = 0;
-  double cpu_gflops = 1;                           // CPU peak (for compile-time scaling)
+  double cpu_gflops = 1;                           // CPU peak (latency)
+  // Time factor for load-time CPU work (ANE compile, GPU kernel preparation):
+  // reference CPU GFLOPS / this chip's, divided by the per-core gain of its
+  // year over the reference year (docs/plan.md, "Load"). 1 on the reference chip.
+  double load_cpu_scale = 1;
 };
 
 DeviceRates RatesFor(const knowledge::Device& device, const knowledge::Chip& chip,

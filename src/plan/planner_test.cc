@@ -83,7 +83,10 @@ TEST_F(FaceAppTest, Iphone16ProMaxPrefersTheAneButItsColdLoadIsSeveralTimesTheGp
   const OptionPlan& ne = d.option(ComputeUnits::kCpuAndNeuralEngine);
   const OptionPlan& gpu = d.option(ComputeUnits::kCpuAndGpu);
   EXPECT_LT(ne.latency_ms, gpu.latency_ms);
-  EXPECT_GT(ne.cold_load_ms, 3 * gpu.cold_load_ms);
+  // The first users measured ~10x on this device (../shared/corpus/README.md):
+  // several times, not 30x.
+  EXPECT_GT(ne.cold_load_ms, 5 * gpu.cold_load_ms);
+  EXPECT_LT(ne.cold_load_ms, 15 * gpu.cold_load_ms);
   ASSERT_FALSE(d.recommendation.order.empty());
   EXPECT_TRUE(UsesNeuralEngine(d.recommendation.order.front()));
   EXPECT_EQ(d.recommendation.strategy, LoadingStrategy::kFastFirstThenSwap);
