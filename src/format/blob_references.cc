@@ -3,9 +3,9 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <map>
-#include <set>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -20,27 +20,38 @@ namespace fs = std::filesystem;
 
 constexpr std::string_view kModelPathPrefix = "@model_path/";
 
-// One place a blob is referenced from.
+// One place a blob is referenced from. Points into the model, which
+// outlives the check (no per-reference string copies).
 struct BlobUse {
   const ir::Constant* constant;
-  std::string function;
-  std::string op;
+  const std::string* function;
+  const ir::Op* op;
+
+  const std::string& op_name() const { return op->name.empty() ? op->type : op->name; }
 };
 
 // Blob uses grouped by resolved weight file. Programs name one or two files
-// thousands of times, so resolutions are cached by the written path.
+// thousands of times, so resolutions are cached by the written path, and the
+// list of the file named last is kept at hand.
 struct BlobUses {
   std::string model_dir;
   std::map<std::string, std::vector<BlobUse>> by_file;
-  std::unordered_map<std::string, std::string> resolved;
+  std::unordered_map<std::string, std::vector<BlobUse>*> by_written;
+  const std::string* last_written = nullptr;
+  std::vector<BlobUse>* last_uses = nullptr;
 
   void Add(const ir::Constant& c, const std::string& fn, const ir::Op& op) {
     if (!c.blob) return;
-    auto it = resolved.find(c.blob->file);
-    if (it == resolved.end()) {
-      it = resolved.emplace(c.blob->file, ResolveBlobPath(c.blob->file, model_dir)).first;
+    if (last_written == nullptr || *last_written != c.blob->file) {
+      auto it = by_written.find(c.blob->file);
+      if (it == by_written.end()) {
+        it = by_written.emplace(c.blob->file, &by_file[ResolveBlobPath(c.blob->file, model_dir)])
+                 .first;
+      }
+      last_written = &c.blob->file;
+      last_uses = it->second;
     }
-    by_file[it->second].push_back({&c, fn, op.name.empty() ? op.type : op.name});
+    last_uses->push_back({&c, &fn, &op});
   }
 };
 
@@ -102,7 +113,7 @@ std::string ResolveBlobPath(const std::string& written, const std::string& model
 
 Status VerifyBlobReferences(ir::Model* model, const std::string& model_dir,
                             const ReadOptions& options) {
-  BlobUses collected{model_dir, {}, {}};
+  BlobUses collected{model_dir, {}, {}, nullptr, nullptr};
   CollectModel(*model, &collected);
   const auto& uses = collected.by_file;
   ir::WeightsInfo& w = model->weights;
@@ -115,11 +126,22 @@ Status VerifyBlobReferences(ir::Model* model, const std::string& model_dir,
       const BlobUse& use = file_uses.front();
       return CorruptModel(fmt::format(
           "{}: op {}/{} refers to blob file \"{}\", outside the model folder {}",
-          model->model_file, use.function, use.op, use.constant->blob->file, model_dir));
+          model->model_file, *use.function, use.op_name(), use.constant->blob->file, model_dir));
     }
-    std::set<uint64_t> offsets;
-    for (const BlobUse& use : file_uses) offsets.insert(use.constant->blob->offset);
+    // Distinct offsets, sorted; counted[i] marks offsets[i] as summed.
+    std::vector<uint64_t> offsets;
+    offsets.reserve(file_uses.size());
+    for (const BlobUse& use : file_uses) offsets.push_back(use.constant->blob->offset);
+    std::sort(offsets.begin(), offsets.end());
+    offsets.erase(std::unique(offsets.begin(), offsets.end()), offsets.end());
     w.blob_count += offsets.size();
+    std::vector<bool> counted(offsets.size());
+    auto first_use = [&](uint64_t offset) {
+      size_t i = std::lower_bound(offsets.begin(), offsets.end(), offset) - offsets.begin();
+      if (counted[i]) return false;
+      counted[i] = true;
+      return true;
+    };
     std::error_code ec;
     if (!fs::is_regular_file(path, ec)) {
       missing.push_back(RelativeToModel(path, model_dir));
@@ -129,7 +151,6 @@ Status VerifyBlobReferences(ir::Model* model, const std::string& model_dir,
     if (w.path.empty()) w.path = path;
     ANEPILOT_ASSIGN_OR_RETURN(BlobFile file, BlobFile::Open(path));
     w.file_bytes += file.size();
-    std::set<uint64_t> counted;
     for (const BlobUse& use : file_uses) {
       const ir::Constant& c = *use.constant;
       uint64_t offset = c.blob->offset;
@@ -141,15 +162,16 @@ Status VerifyBlobReferences(ir::Model* model, const std::string& model_dir,
       if (!options.verify_weights) {
         Result<BlobHeader> header = file.HeaderAt(offset);
         uint64_t bytes = header.ok() ? header->size_bytes : expect.size_bytes.value_or(0);
-        if (counted.insert(offset).second) w.referenced_bytes += bytes;
+        if (first_use(offset)) w.referenced_bytes += bytes;
         continue;
       }
       Result<BlobHeader> header = file.Check(offset, expect);
       if (!header.ok()) {
         return CorruptWeights(fmt::format("{}: blob at offset {} (op {}/{}): {}", path, offset,
-                                          use.function, use.op, header.status().message()));
+                                          *use.function, use.op_name(),
+                                          header.status().message()));
       }
-      if (counted.insert(offset).second) w.referenced_bytes += header->size_bytes;
+      if (first_use(offset)) w.referenced_bytes += header->size_bytes;
     }
   }
 

@@ -3,9 +3,11 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <memory>
 #include <utility>
 
 #include <fmt/format.h>
+#include <google/protobuf/arena.h>
 
 namespace anepilot::format {
 namespace mil = CoreML::Specification::MILSpec;
@@ -250,6 +252,10 @@ ir::Value NamedValueToIr(mil::NamedValueType* v) {
   return ir::Value{std::move(*v->mutable_name()), MilTypeToIr(v->type())};
 }
 
+// Bytes of the arena block each nesting level parses operations into; most
+// operations fit, larger ones spill into blocks the arena allocates itself.
+constexpr size_t kArenaFirstBlockBytes = 16 * 1024;
+
 // Converts blocks, parsing their serialized operations one at a time.
 class BlockConverter {
  public:
@@ -264,19 +270,29 @@ class BlockConverter {
     out->inputs.reserve(block->inputs_size());
     for (auto& v : *block->mutable_inputs()) out->inputs.push_back(NamedValueToIr(&v));
     out->ops.reserve(block->operations_size());
-    // One message per nesting level, reused for every operation of the block.
-    mil::Operation op;
+    // Each operation is parsed into a fresh message on an arena that is reset
+    // between operations: the arena's first block is reused, so parsing an
+    // operation costs no malloc/free for the message tree itself (reusing one
+    // heap message instead spent a fifth of the time in Clear(), which
+    // deletes and re-creates oneof members). Strings moved into the IR keep
+    // their own heap buffers; the arena only runs their (now empty)
+    // destructors. One arena per nesting level: a nested block is converted
+    // while its parent operation is still in use.
+    std::unique_ptr<char[]> first_block(new char[kArenaFirstBlockBytes]);
+    google::protobuf::ArenaOptions arena_options;
+    arena_options.initial_block = first_block.get();
+    arena_options.initial_block_size = kArenaFirstBlockBytes;
+    google::protobuf::Arena arena(arena_options);
     for (int i = 0; i < block->operations_size(); ++i) {
-      std::string* bytes = block->mutable_operations(i);
-      if (!op.ParseFromString(*bytes)) {
+      arena.Reset();
+      auto* op = google::protobuf::Arena::CreateMessage<mil::Operation>(&arena);
+      if (!op->ParseFromString(block->operations(i))) {
         return CorruptModel(fmt::format(
             "{}: function '{}': operation {} of a depth-{} block does not parse; the file is corrupt",
             file_, function_, i, depth));
       }
-      std::string().swap(*bytes);  // release the serialized copy as we go
-      ir::Op converted;
-      ANEPILOT_RETURN_IF_ERROR(ConvertOperation(&op, depth, &converted));
-      out->ops.push_back(std::move(converted));
+      std::string().swap(*block->mutable_operations(i));  // release the serialized copy as we go
+      ANEPILOT_RETURN_IF_ERROR(ConvertOperation(op, depth, &out->ops.emplace_back()));
     }
     out->outputs.reserve(block->outputs_size());
     for (auto& name : *block->mutable_outputs()) out->outputs.push_back(std::move(name));
