@@ -61,7 +61,12 @@ std::vector<std::string> SortedFiles(const std::string& dir) {
   std::error_code ec;
   for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::end(it); it.increment(ec)) {
     std::error_code type_ec;
-    if (it->is_regular_file(type_ec)) files.push_back(fs::relative(it->path(), dir).generic_string());
+    // Lexical, not fs::relative: another process may evict the entry while we
+    // walk it, and fs::relative (canonical paths) would throw instead of
+    // letting the caller see the files vanish.
+    if (it->is_regular_file(type_ec)) {
+      files.push_back(it->path().lexically_relative(dir).generic_string());
+    }
   }
   std::sort(files.begin(), files.end());
   return files;
@@ -71,7 +76,7 @@ Status CopyTreeDurably(const std::string& from, const std::string& to,
                        const std::function<Status(const std::string&)>& protect) {
   std::error_code ec;
   for (auto it = fs::recursive_directory_iterator(from, ec); !ec && it != fs::end(it); it.increment(ec)) {
-    const std::string rel = fs::relative(it->path(), from).string();
+    const std::string rel = it->path().lexically_relative(from).string();
     const std::string target = to + "/" + rel;
     if (it->is_directory()) {
       fs::create_directories(target, ec);

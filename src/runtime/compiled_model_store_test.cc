@@ -1,5 +1,6 @@
 #include "runtime/compiled_model_store.h"
 
+#include <cstdio>
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -209,6 +210,9 @@ TEST_F(StoreTest, ConcurrentProcessesKeepTheStoreConsistent) {
   for (int p = 0; p < kProcesses; ++p) {
     pid_t pid = ::fork();
     if (pid == 0) {
+      // The child must never return into gtest (whose TearDown would delete
+      // the store under the other processes): any exception is a failure code.
+      try {
       auto opened = CompiledModelStore::Open({root_, 5000, {}});
       if (!opened.ok()) ::_exit(10);
       CompiledModelStore& store = *opened;
@@ -224,15 +228,25 @@ TEST_F(StoreTest, ConcurrentProcessesKeepTheStoreConsistent) {
           case 1: path = store.InstallFiles(key, name, files); break;
           case 2: path = store.Lookup(key, name); break;
           case 3:
-            if (!store.EvictToBudget(rng() % 6000).ok()) ::_exit(11);
+            if (Status s = store.EvictToBudget(rng() % 6000); !s.ok()) {
+              std::fprintf(stderr, "child %d: evict failed: %s\n", p, s.ToString().c_str());
+              ::_exit(11);
+            }
             continue;
         }
         if (!path.ok()) {
-          if (path.status().code() != StatusCode::kNotFound) ::_exit(12);
+          if (path.status().code() != StatusCode::kNotFound) {
+            std::fprintf(stderr, "child %d: %s\n", p, path.status().ToString().c_str());
+            ::_exit(12);
+          }
           continue;
         }
         auto hash = CompiledModelStore::HashPath(*path);
         if (hash.ok() && fs::exists(*path) && *hash != key) ::_exit(13);  // half an entry
+      }
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "child %d: exception: %s\n", p, e.what());
+        ::_exit(14);
       }
       ::_exit(0);
     }

@@ -35,7 +35,7 @@ Result<std::string> MetadataFingerprint(const std::string& path) {
   for (auto it = fs::recursive_directory_iterator(path, ec); !ec && it != fs::end(it); it.increment(ec)) {
     struct stat fst;
     if (::stat(it->path().c_str(), &fst) != 0 || S_ISDIR(fst.st_mode)) continue;
-    lines.push_back(fs::relative(it->path(), path).generic_string() + " " + StatLine(fst));
+    lines.push_back(it->path().lexically_relative(path).generic_string() + " " + StatLine(fst));
   }
   if (ec) return IoError(path + ": cannot list directory: " + ec.message());
   std::sort(lines.begin(), lines.end());
