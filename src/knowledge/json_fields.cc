@@ -142,4 +142,21 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
   return true;
 }
 
+Status CheckSchemaHeader(const nlohmann::json& root, const JsonPlace& place, std::string_view schema,
+                         int64_t version, std::string_view what) {
+  ANEPILOT_RETURN_IF_ERROR(RequireObject(root, place));
+  ANEPILOT_ASSIGN_OR_RETURN(std::string found, GetString(root, "schema", place));
+  if (found != schema) {
+    return place.Field("schema").Invalid(
+        fmt::format("\"{}\" is not {} (expected \"{}\")", found, what, schema));
+  }
+  ANEPILOT_ASSIGN_OR_RETURN(int64_t found_version, GetInt(root, "version", place, 1, INT32_MAX));
+  if (found_version != version) {
+    return place.Field("version").Invalid(fmt::format(
+        "version {} is not supported by this anepilot (it reads version {}); update anepilot",
+        found_version, version));
+  }
+  return Status::Ok();
+}
+
 }  // namespace anepilot::knowledge

@@ -43,6 +43,12 @@ Result<const nlohmann::json*> Member(const nlohmann::json& obj, std::string_view
                                      const JsonPlace& place, bool required);
 
 Status RequireObject(const nlohmann::json& j, const JsonPlace& place);
+
+// Checks a data file's header: `root` is an object whose "schema" equals
+// `schema` and whose "version" equals `version`. `what` names the kind of file
+// in the message ("a device catalog"). Errors are kInvalidData naming the field.
+Status CheckSchemaHeader(const nlohmann::json& root, const JsonPlace& place, std::string_view schema,
+                         int64_t version, std::string_view what);
 Result<std::string> GetString(const nlohmann::json& obj, std::string_view key, const JsonPlace& place,
                               bool required = true);
 // A number within [min, max].

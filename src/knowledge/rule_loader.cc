@@ -410,17 +410,8 @@ Result<AneRuleSet> AneRuleSet::LoadDefault() {
 Result<AneRuleSet> AneRuleSet::Parse(std::string_view json_text, std::string_view label) {
   ANEPILOT_ASSIGN_OR_RETURN(json root, ParseJsonText(json_text, label));
   JsonPlace root_place(label, "");
-  ANEPILOT_RETURN_IF_ERROR(RequireObject(root, root_place));
-  ANEPILOT_ASSIGN_OR_RETURN(std::string schema, GetString(root, "schema", root_place));
-  if (schema != kSchema) {
-    return root_place.Field("schema").Invalid(
-        fmt::format("\"{}\" is not a rules file (expected \"{}\")", schema, kSchema));
-  }
-  ANEPILOT_ASSIGN_OR_RETURN(int64_t version, GetInt(root, "version", root_place, 1, INT32_MAX));
-  if (version != kVersion) {
-    return root_place.Field("version").Invalid(fmt::format(
-        "version {} is not supported by this anepilot (it reads version {}); update anepilot", version, kVersion));
-  }
+  ANEPILOT_RETURN_IF_ERROR(CheckSchemaHeader(root, root_place, kSchema, kVersion, "a rules file"));
+  const int64_t version = kVersion;
   auto compiled = std::make_shared<Compiled>();
   compiled->version = static_cast<int>(version);
 
