@@ -17,13 +17,13 @@ say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 if [[ "$(uname -s)" == "Darwin" ]]; then
   command -v brew >/dev/null || { echo "Homebrew is required on macOS (https://brew.sh)" >&2; exit 2; }
   say "installing build dependencies with Homebrew"
-  brew install --quiet cmake ninja protobuf nlohmann-json cli11 fmt googletest google-benchmark python@3.11
+  brew install --quiet cmake ninja protobuf nlohmann-json cli11 fmt googletest google-benchmark mimalloc python@3.11
   PY=python3.11
 else
   # Debian 12 package names. Each is a deliberate choice, see README.md.
   pkgs=(build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev
         libprotobuf-dev protobuf-compiler nlohmann-json3-dev libcli11-dev libfmt-dev
-        libgtest-dev libgmock-dev libbenchmark-dev libssl-dev
+        libgtest-dev libgmock-dev libbenchmark-dev libssl-dev libmimalloc-dev
         python3 python3-venv python3-pip hyperfine time)
   missing=()
   for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
