@@ -3,7 +3,9 @@
 //   ninja -C build anepilot_knowledge_bench && build/bench/anepilot_knowledge_bench
 #include <benchmark/benchmark.h>
 
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "anepilot/ane_rules.h"
 #include "anepilot/device_catalog.h"
@@ -59,72 +61,79 @@ ir::Function Synthetic(size_t ops) {
   return fn;
 }
 
-void BM_EvaluateAllGenerations(benchmark::State& state) {
-  auto rules = knowledge::AneRuleSet::LoadDefault();
-  auto catalog = knowledge::DeviceCatalog::LoadDefault();
-  if (!rules.ok() || !catalog.ok()) {
-    state.SkipWithError("data files not found");
-    return;
-  }
-  ir::Function fn = Synthetic(static_cast<size_t>(state.range(0)));
-  ir::GraphIndex index(fn);
+// What both benchmarks evaluate: the shipped rules and catalog, a synthetic
+// function of `ops` ops with its index, and every ANE generation.
+struct RuleBench {
+  Result<knowledge::AneRuleSet> rules = knowledge::AneRuleSet::LoadDefault();
+  Result<knowledge::DeviceCatalog> catalog = knowledge::DeviceCatalog::LoadDefault();
+  ir::Function fn;
+  std::unique_ptr<ir::GraphIndex> index;
   knowledge::ModelFacts facts;
-  facts.compute_ops = fn.body.ops.size();
-  knowledge::OpContext ctx{&index, fn.name, &facts};
   std::vector<int> generations;
-  for (const std::string& g : catalog->AneGenerations()) generations.push_back(knowledge::AneGenerationNumber(g));
+
+  // False (and the benchmark skipped) when the data files cannot be loaded.
+  bool Prepare(benchmark::State& state) {
+    if (!rules.ok() || !catalog.ok()) {
+      state.SkipWithError("data files not found");
+      return false;
+    }
+    fn = Synthetic(static_cast<size_t>(state.range(0)));
+    index = std::make_unique<ir::GraphIndex>(fn);
+    facts.compute_ops = fn.body.ops.size();
+    for (const std::string& g : catalog->AneGenerations()) generations.push_back(knowledge::AneGenerationNumber(g));
+    return true;
+  }
+  knowledge::OpContext Context() const { return knowledge::OpContext{index.get(), fn.name, &facts}; }
+
+  void Report(benchmark::State& state, size_t findings) const {
+    state.counters["ops"] = static_cast<double>(fn.body.ops.size());
+    state.counters["generations"] = static_cast<double>(generations.size());
+    state.counters["findings"] = static_cast<double>(findings);
+    state.SetItemsProcessed(state.iterations() * fn.body.ops.size() * generations.size());
+  }
+};
+
+void BM_EvaluateAllGenerations(benchmark::State& state) {
+  RuleBench b;
+  if (!b.Prepare(state)) return;
+  const knowledge::OpContext ctx = b.Context();
   size_t findings = 0;
   std::vector<knowledge::RuleFinding> out;
   for (auto _ : state) {
     findings = 0;
-    for (int gen : generations) {
-      for (const ir::Op* op : index.Ops()) {
+    for (int gen : b.generations) {
+      for (const ir::Op* op : b.index->Ops()) {
         out.clear();
-        rules->EvaluateInto(*op, ctx, gen, &out);
+        b.rules->EvaluateInto(*op, ctx, gen, &out);
         findings += out.size();
       }
     }
     benchmark::DoNotOptimize(findings);
   }
-  state.counters["ops"] = static_cast<double>(fn.body.ops.size());
-  state.counters["generations"] = static_cast<double>(generations.size());
-  state.counters["findings"] = static_cast<double>(findings);
-  state.SetItemsProcessed(state.iterations() * fn.body.ops.size() * generations.size());
+  b.Report(state, findings);
 }
 BENCHMARK(BM_EvaluateAllGenerations)->Arg(2000)->Arg(200000)->Unit(benchmark::kMillisecond);
 
 // The same work through EvaluateAllGenerations: conditions evaluated once per
 // op, findings filtered per generation by the caller.
 void BM_EvaluateOncePerOp(benchmark::State& state) {
-  auto rules = knowledge::AneRuleSet::LoadDefault();
-  auto catalog = knowledge::DeviceCatalog::LoadDefault();
-  if (!rules.ok() || !catalog.ok()) {
-    state.SkipWithError("data files not found");
-    return;
-  }
-  ir::Function fn = Synthetic(static_cast<size_t>(state.range(0)));
-  ir::GraphIndex index(fn);
-  knowledge::ModelFacts facts;
-  facts.compute_ops = fn.body.ops.size();
-  knowledge::OpContext ctx{&index, fn.name, &facts};
-  std::vector<int> generations;
-  for (const std::string& g : catalog->AneGenerations()) generations.push_back(knowledge::AneGenerationNumber(g));
+  RuleBench b;
+  if (!b.Prepare(state)) return;
+  const knowledge::OpContext ctx = b.Context();
   size_t findings = 0;
   std::vector<knowledge::RuleFinding> out;
   for (auto _ : state) {
     findings = 0;
-    for (const ir::Op* op : index.Ops()) {
+    for (const ir::Op* op : b.index->Ops()) {
       out.clear();
-      rules->EvaluateAllGenerations(*op, ctx, &out);
-      for (int gen : generations) {
+      b.rules->EvaluateAllGenerations(*op, ctx, &out);
+      for (int gen : b.generations) {
         for (const knowledge::RuleFinding& f : out) findings += f.AppliesTo(gen) ? 1 : 0;
       }
     }
     benchmark::DoNotOptimize(findings);
   }
-  state.counters["ops"] = static_cast<double>(fn.body.ops.size());
-  state.counters["findings"] = static_cast<double>(findings);
-  state.SetItemsProcessed(state.iterations() * fn.body.ops.size() * generations.size());
+  b.Report(state, findings);
 }
 BENCHMARK(BM_EvaluateOncePerOp)->Arg(2000)->Arg(200000)->Unit(benchmark::kMillisecond);
 
