@@ -1,6 +1,7 @@
 #include "format/mlmodel_features.h"
 
 #include <string>
+#include <utility>
 
 namespace anepilot::format {
 namespace spec = CoreML::Specification;
@@ -122,6 +123,46 @@ std::vector<ir::Feature> FeaturesToIr(
     out.push_back(ir::Feature{f.name(), f.shortdescription(), FeatureTypeToIr(f.type())});
   }
   return out;
+}
+
+namespace {
+
+void MetadataToIr(spec::Metadata* m, ir::Metadata* out) {
+  out->short_description = std::move(*m->mutable_shortdescription());
+  out->author = std::move(*m->mutable_author());
+  out->license = std::move(*m->mutable_license());
+  out->version_string = std::move(*m->mutable_versionstring());
+  for (auto& entry : *m->mutable_userdefined()) {
+    out->user_defined.insert_or_assign(std::move(*entry.mutable_key()),
+                                       std::move(*entry.mutable_value()));
+  }
+}
+
+}  // namespace
+
+void DescriptionToIr(spec::ModelDescription* d, ir::Model* out) {
+  out->inputs = FeaturesToIr(d->input());
+  out->outputs = FeaturesToIr(d->output());
+  out->states = FeaturesToIr(d->state());
+  out->training_inputs = FeaturesToIr(d->traininginput());
+  out->predicted_feature_name = std::move(*d->mutable_predictedfeaturename());
+  out->predicted_probabilities_name = std::move(*d->mutable_predictedprobabilitiesname());
+  // Multifunction ML Programs describe their IO per function; the top-level
+  // lists are then empty and the default function's IO stands for the model.
+  if (out->inputs.empty() && out->outputs.empty() && d->functions_size() > 0) {
+    const spec::FunctionDescription* chosen = &d->functions(0);
+    for (const auto& f : d->functions()) {
+      if (f.name() == d->defaultfunctionname()) chosen = &f;
+    }
+    out->inputs = FeaturesToIr(chosen->input());
+    out->outputs = FeaturesToIr(chosen->output());
+    out->states = FeaturesToIr(chosen->state());
+    if (out->predicted_feature_name.empty()) out->predicted_feature_name = chosen->predictedfeaturename();
+    if (out->predicted_probabilities_name.empty()) {
+      out->predicted_probabilities_name = chosen->predictedprobabilitiesname();
+    }
+  }
+  MetadataToIr(d->mutable_metadata(), &out->metadata);
 }
 
 }  // namespace anepilot::format

@@ -23,4 +23,10 @@ ir::FeatureType FeatureTypeToIr(const CoreML::Specification::FeatureType& type);
 std::vector<ir::Feature> FeaturesToIr(
     const google::protobuf::RepeatedPtrField<CoreML::Specification::FeatureDescription>& features);
 
+// Converts a model description into `out`: inputs, outputs, states,
+// training inputs, predicted feature / probabilities names and metadata.
+// A multifunction program's description with empty top-level lists stands
+// for its default function's IO. Moves strings out of `d`.
+void DescriptionToIr(CoreML::Specification::ModelDescription* d, ir::Model* out);
+
 }  // namespace anepilot::format
