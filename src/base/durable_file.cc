@@ -3,7 +3,12 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#if defined(__APPLE__)
+#include <sys/sysctl.h>
+#endif
+
 #include <atomic>
+#include <fstream>
 #include <cerrno>
 #include <cstring>
 
@@ -47,6 +52,22 @@ Status WriteFully(int fd, std::string_view data, const std::string& path_for_err
     data.remove_prefix(static_cast<size_t>(n));
   }
   return Status::Ok();
+}
+
+std::string BootSessionId() {
+  static const std::string id = [] {
+    std::string value;
+#if defined(__APPLE__)
+    char buf[128] = {};
+    size_t size = sizeof buf - 1;
+    if (::sysctlbyname("kern.bootsessionuuid", buf, &size, nullptr, 0) == 0) value = buf;
+#else
+    std::ifstream in("/proc/sys/kernel/random/boot_id");
+    std::getline(in, value);
+#endif
+    return value;
+  }();
+  return id;
 }
 
 std::string DirectoryOf(const std::string& path) {

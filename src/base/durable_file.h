@@ -30,6 +30,15 @@ Status WriteFully(int fd, std::string_view data, const std::string& path_for_err
 Status WriteFileAtomically(const std::string& path, std::string_view contents,
                            bool durable = true);
 
+// Identifies the current boot of the OS: the same for every process until the
+// next reboot (including the one after an OS crash or a power cut), then
+// different. Page-cache data written in this boot is intact if and only if no
+// reboot happened since, so a file stamped with the boot id it was written in
+// tells a later reader whether its unsynced writes can be trusted.
+// Linux: /proc/sys/kernel/random/boot_id; Apple: sysctl kern.bootsessionuuid.
+// Empty when unknown (callers must then assume a reboot happened).
+std::string BootSessionId();
+
 // Directory part of a path ("." when there is none).
 std::string DirectoryOf(const std::string& path);
 

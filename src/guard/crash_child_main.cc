@@ -4,6 +4,10 @@
 //   anepilot_crash_child --state DIR --device D --os-version V --os-build B
 //       --app-version A --model-hash H --policy FILE --prev-exit REASON
 //       [--faults units:step:mode,...] [--exit-reasons pid:reason,...] [--no-sync]
+//       [--deferred-sync]
+//
+// --deferred-sync arms and disarms as the runtime does: marker fsyncs queued
+// on a DeferredSync thread instead of waited for (see crash_guard.h).
 //
 // Launch: open the guard (a dead marker's reason: its pid's entry in
 // --exit-reasons, else --prev-exit), decide
@@ -87,10 +91,13 @@ void WriteThroughNull() {
 int main(int argc, char** argv) {
   std::map<std::string, std::string> args;
   bool sync = true;
+  bool deferred = false;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--no-sync") {
       sync = false;
+    } else if (a == "--deferred-sync") {
+      deferred = true;
     } else if (a.rfind("--", 0) == 0 && i + 1 < argc) {
       args[a.substr(2)] = argv[++i];
     } else {
@@ -132,6 +139,7 @@ int main(int argc, char** argv) {
   CrashGuardOptions options;
   options.exit_reasons = &reasons;
   options.durable = sync;
+  if (deferred) options.deferred_sync = std::make_shared<DeferredSync>();
   GuardKey key{args["device"], args["os-build"], args["model-hash"], args["app-version"]};
   auto guard = CrashGuard::Open(args["state"], key, options);
   if (!guard.ok()) Fail(guard.status().ToString());

@@ -66,6 +66,9 @@ struct CrashGuard::Impl {
   std::vector<RecoveredCrash> recovered;
   Status load_problem;
   std::vector<MarkerFile> armed;
+  // The state as read (or an empty state's text when there was no file);
+  // Open writes the state back only when it differs.
+  std::string state_as_read;
 
   std::string StatePath() const { return dir + "/guard.state"; }
   std::string LockPath() const { return dir + "/guard.lock"; }
@@ -81,7 +84,10 @@ struct CrashGuard::Impl {
     std::string path = StatePath();
     struct stat st;
     if (::stat(path.c_str(), &st) != 0) {
-      if (errno == ENOENT) return Status::Ok();
+      if (errno == ENOENT) {
+        state_as_read = guard_internal::SerializeGuardState(state);
+        return Status::Ok();
+      }
       return IoError(fmt::format("{}: stat failed: {}", path, std::strerror(errno)));
     }
     auto text = ReadFileToString(path);
@@ -92,6 +98,7 @@ struct CrashGuard::Impl {
     auto parsed = guard_internal::ParseGuardState(*text, path);
     if (parsed.ok()) {
       state = std::move(parsed).value();
+      state_as_read = std::move(text).value();
       return Status::Ok();
     }
     std::string corrupt = path + ".corrupt";
@@ -164,16 +171,33 @@ struct CrashGuard::Impl {
     while (state.pending.size() > guard_internal::kMaxPendingReports) {
       state.pending.erase(state.pending.begin());
     }
-    Status s = WriteFileAtomically(StatePath(), guard_internal::SerializeGuardState(state),
-                                   options.durable);
+    // A launch that found nothing new leaves the file alone (no write, no
+    // fsync on the way to the first result). A changed state is written
+    // durably here, not deferred: the markers it accounts for are removed
+    // next, and that must not become durable before the state does.
+    std::string serialized = guard_internal::SerializeGuardState(state);
+    Status s;
+    if (serialized != state_as_read) s = WriteFileAtomically(StatePath(), serialized, options.durable);
     // Markers go only after the state that accounts for them is durable; a
     // kill in between leaves markers whose ids are already processed.
     for (const MarkerFile& m : dead) {
       if (s.ok()) ::unlink(m.path.c_str());
       ::close(m.fd);
     }
-    if (s.ok() && !dead.empty() && options.durable) s = SyncDirectory(dir);
+    if (s.ok() && !dead.empty()) s = SyncDir();
     return s;
+  }
+
+  bool Deferred() const { return options.durable && options.deferred_sync != nullptr; }
+
+  // Makes creates / unlinks in the guard directory durable: now, or queued.
+  Status SyncDir() {
+    if (!options.durable) return Status::Ok();
+    if (Deferred()) {
+      options.deferred_sync->SyncDirectory(dir);
+      return Status::Ok();
+    }
+    return SyncDirectory(dir);
   }
 
   bool Blocks(ComputeUnits units) const {
@@ -256,8 +280,14 @@ Status CrashGuard::Arm(ComputeUnits units, GuardStep step) {
   info.armed_at_ms = impl_->Now();
   // The directory lock keeps Open's scan from seeing a half-made marker.
   ANEPILOT_ASSIGN_OR_RETURN(FileLock lock, FileLock::Acquire(impl_->LockPath()));
-  ANEPILOT_ASSIGN_OR_RETURN(MarkerFile m,
-                            guard_internal::CreateMarker(impl_->dir, info, impl_->options.durable));
+  // Deferred: the marker is in the page cache when CreateMarker returns (safe
+  // against the death of this process); its fsyncs follow on the queue.
+  const bool sync_now = impl_->options.durable && !impl_->Deferred();
+  ANEPILOT_ASSIGN_OR_RETURN(MarkerFile m, guard_internal::CreateMarker(impl_->dir, info, sync_now));
+  if (impl_->Deferred()) {
+    impl_->options.deferred_sync->SyncFile(m.path);
+    impl_->options.deferred_sync->SyncDirectory(impl_->dir);
+  }
   impl_->armed.push_back(std::move(m));
   return Status::Ok();
 }
@@ -274,8 +304,8 @@ Status CrashGuard::Disarm(ComputeUnits units, GuardStep step) {
   Status s;
   if (::unlink(it->path.c_str()) != 0) {
     s = IoError(fmt::format("{}: removing the marker failed: {}", it->path, std::strerror(errno)));
-  } else if (impl_->options.durable) {
-    s = SyncDirectory(impl_->dir);
+  } else {
+    s = impl_->SyncDir();
   }
   ::close(it->fd);
   armed.erase(it);

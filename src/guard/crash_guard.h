@@ -3,9 +3,9 @@
 //
 // Protocol, per risky step (a model load with one unit configuration, its
 // first prediction):
-//   guard.Arm(units, step);    // durable marker: write + fsync + rename + fsync dir
+//   guard.Arm(units, step);    // marker file created, flock()ed, renamed into place
 //   ...the step...             // if this kills the process, the marker stays
-//   guard.Disarm(units, step); // marker removed (unlink + fsync dir)
+//   guard.Disarm(units, step); // marker removed
 // At the next CrashGuard::Open, every marker left by a process that is no
 // longer alive (markers are flock()ed by their owner while armed, and the OS
 // drops the lock when the process dies) is a step that killed its process.
@@ -18,6 +18,29 @@
 //                        caused by other apps' memory pressure.
 // Entries apply only to their exact key: when the OS build, model hash or app
 // version changes, the configuration is tried again (re-armed).
+//
+// Durability contract (what survives what):
+//   - Process death (SIGSEGV, abort, SIGKILL, jetsam, a hang then a kill) at
+//     any instant after Arm returns: the marker is found at the next Open.
+//     Arm returns only after the marker's write and rename reached the
+//     kernel, and the kernel keeps those across the death of the process;
+//     no fsync is needed for this, in either mode below.
+//   - OS crash / power cut during the step:
+//       options.deferred_sync == nullptr (immediate): Arm fsyncs the marker
+//         and its directory before it returns; the marker survives.
+//       options.deferred_sync set (what the runtime uses): Arm queues those
+//         fsyncs and returns at once; the marker survives once the queue has
+//         run them (normally a few ms into the step). An OS crash inside that
+//         window can lose the marker, and the configuration may then take the
+//         OS down once more before it is blocked.
+//     Disarm's unlink is made durable the same way (immediately or queued);
+//     losing it to a power cut leaves a stale marker that blocks a
+//     configuration that did not crash (the safe side).
+//   - Open rewrites the state only when it changed (a death found, entries of
+//     another environment dropped, reports handed over, a corrupt file
+//     replaced); that write is always fsynced before the markers it accounts
+//     for are removed (exactly once, even across power loss). A launch after a
+//     clean one writes nothing.
 //
 // Never everything blocked: cpuOnly is never blocked (a crash there is
 // recorded but cannot be avoided by choosing units), so FilterChoices always
@@ -45,6 +68,7 @@
 #include "anepilot/compute_units.h"
 #include "anepilot/result.h"
 #include "anepilot/status.h"
+#include "base/deferred_sync.h"
 
 namespace anepilot {
 
@@ -141,6 +165,10 @@ struct CrashGuardOptions {
   // fsync files and directories (off only in tests that measure nothing
   // durable; the fault-injection test keeps it on).
   bool durable = true;
+  // When set (and durable), the fsyncs of Arm and Disarm are queued here
+  // instead of being waited for: see "Durability contract" above. Shared:
+  // the queue must outlive every job the guard queued on it.
+  std::shared_ptr<DeferredSync> deferred_sync;
 };
 
 class CrashGuard {
@@ -179,7 +207,8 @@ class CrashGuard {
   // left, {cpuOnly}.
   std::vector<ComputeUnits> FilterChoices(const std::vector<ComputeUnits>& choices) const;
 
-  // Writes the durable marker for (units, step). kInvalidArgument if `units`
+  // Writes the marker for (units, step) (durable at once, or once the
+  // deferred_sync queue has run; see the durability contract). kInvalidArgument if `units`
   // is blocked or the same (units, step) is already armed by this guard;
   // kIoError if the marker cannot be written (the caller should then not
   // take the risk).

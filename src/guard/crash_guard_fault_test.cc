@@ -8,6 +8,8 @@
 //   - a configuration the policy blocks for the device is never tried;
 //   - the guard state always parses (never corrupt, never a PROBLEM line);
 //   - the last remaining choice is always a safe one (cpuAndGPU / cpuOnly).
+// Half the launches queue their marker fsyncs (--deferred-sync, as the
+// runtime does), half wait for them.
 // ANEPILOT_FAULT_LAUNCHES and ANEPILOT_FAULT_SEED change the size and seed.
 #include <fcntl.h>
 #include <poll.h>
@@ -247,6 +249,13 @@ TEST(CrashGuardFaultInjection, NoConfigurationKillsTheAppTwice) {
                                      "--os-build", os_build, "--app-version", app,
                                      "--model-hash", ModelHash(model), "--policy", policy_path,
                                      "--prev-exit", phone.prev_exit, "--faults", faults};
+    // Half the launches arm as the runtime does (fsyncs queued on a
+    // background thread, so kills also land while it works), half fsync
+    // before every step.
+    if (rng() % 2) {
+      args.push_back("--deferred-sync");
+      ++stats["deferred_sync_launches"];
+    }
     if (!reasons.empty()) {
       args.push_back("--exit-reasons");
       args.push_back(reasons);
@@ -346,6 +355,7 @@ TEST(CrashGuardFaultInjection, NoConfigurationKillsTheAppTwice) {
   EXPECT_GT(stats["random_user_kill"] + stats["random_memory_limit"], 0);
   EXPECT_GT(stats["paused_then_user_kill"], 0);
   EXPECT_GT(stats["ok"], launches / 4);
+  EXPECT_GT(stats["deferred_sync_launches"], launches / 4);
   fs::remove_all(root);
   fs::remove_all(state_root);
 }

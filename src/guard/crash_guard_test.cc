@@ -1,5 +1,10 @@
 #include "guard/crash_guard.h"
 
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -304,7 +309,8 @@ TEST_F(CrashGuardTest, StateTempFilesOfKilledWritersAreRemoved) {
   std::ofstream(dir_ + "/guard.state.tmp.12345.0") << "anepilot.guard 1 sha256=";
   CrashGuard g = OpenGuard();
   EXPECT_FALSE(fs::exists(dir_ + "/guard.state.tmp.12345.0"));
-  EXPECT_TRUE(fs::exists(StatePath()));
+  EXPECT_TRUE(g.recovered().empty());
+  EXPECT_TRUE(g.load_problem().ok());
 }
 
 TEST_F(CrashGuardTest, UnwritableDirectoryIsAnIoError) {
@@ -312,6 +318,86 @@ TEST_F(CrashGuardTest, UnwritableDirectoryIsAnIoError) {
   ASSERT_FALSE(g.ok());
   EXPECT_EQ(g.status().code(), StatusCode::kIoError);
   EXPECT_NE(g.status().message().find("/proc/anepilot-no-such-dir/guard"), std::string::npos);
+}
+
+// Nothing new since the last launch: Open reads the state and writes nothing
+// (no temp file, no rename, no fsync on the way to the first result).
+TEST_F(CrashGuardTest, OpenWritesTheStateOnlyWhenItChanged) {
+  {
+    CrashGuard g = OpenGuard();
+    ASSERT_TRUE(g.Arm(kGpu, GuardStep::kLoad).ok());
+    ASSERT_TRUE(g.Disarm(kGpu, GuardStep::kLoad).ok());
+  }
+  OpenGuard();
+  EXPECT_FALSE(fs::exists(StatePath())) << "a clean history needs no state file";
+
+  DieDuring(kAll, GuardStep::kLoad);
+  { CrashGuard g = OpenGuard(); EXPECT_TRUE(g.IsBlocked(kAll)); }
+  struct stat before;
+  ASSERT_EQ(::stat(StatePath().c_str(), &before), 0);
+  const std::string text = ReadState();
+  for (int i = 0; i < 3; ++i) {
+    CrashGuard g = OpenGuard();
+    EXPECT_TRUE(g.IsBlocked(kAll));
+    ASSERT_TRUE(g.Arm(kGpu, GuardStep::kLoad).ok());
+    ASSERT_TRUE(g.Disarm(kGpu, GuardStep::kLoad).ok());
+  }
+  struct stat after;
+  ASSERT_EQ(::stat(StatePath().c_str(), &after), 0);
+  EXPECT_EQ(before.st_ino, after.st_ino) << "an atomic rewrite would have replaced the file";
+  EXPECT_EQ(ReadState(), text);
+
+  // A change of environment drops the entry: that is a change, written.
+  { CrashGuard g = OpenGuard(Key("22D60")); EXPECT_FALSE(g.IsBlocked(kAll)); }
+  EXPECT_NE(ReadState(), text);
+}
+
+// With deferred fsyncs, Arm returns before anything is synced, and a process
+// that dies right after (SIGKILL, nothing flushed, its sync thread killed
+// with it) still leaves a marker the next launch finds.
+TEST_F(CrashGuardTest, ADeferredMarkerSurvivesADeathBeforeItsFsync) {
+  for (int signal : {SIGKILL, SIGSEGV, SIGABRT}) {
+    SCOPED_TRACE(signal);
+    fs::remove_all(dir_);
+    pid_t pid = ::fork();
+    if (pid == 0) {
+      CrashGuardOptions o;
+      o.deferred_sync = std::make_shared<DeferredSync>();
+      auto g = CrashGuard::Open(dir_, Key(), o);
+      if (!g.ok() || !g->Arm(kAll, GuardStep::kLoad).ok()) ::_exit(3);
+      ::signal(signal, SIG_DFL);
+      ::kill(::getpid(), signal);
+      ::_exit(4);
+    }
+    int status = 0;
+    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+    ASSERT_TRUE(WIFSIGNALED(status)) << status;
+    CrashGuard g = OpenGuard();
+    ASSERT_EQ(g.recovered().size(), 1u);
+    EXPECT_EQ(g.recovered()[0].marker.units, kAll);
+    EXPECT_TRUE(g.IsBlocked(kAll));
+    EXPECT_EQ(MarkerCount(), 0u);
+  }
+}
+
+// The queue really runs the marker's and the directory's fsyncs, after Arm
+// and Disarm returned, and a clean step leaves nothing behind.
+TEST_F(CrashGuardTest, DeferredArmAndDisarmQueueTheirFsyncs) {
+  auto sync = std::make_shared<DeferredSync>();
+  CrashGuardOptions o;
+  o.deferred_sync = sync;
+  auto g = CrashGuard::Open(dir_, Key(), o);
+  ASSERT_TRUE(g.ok());
+  ASSERT_TRUE(g->Arm(kAll, GuardStep::kLoad).ok());
+  EXPECT_EQ(MarkerCount(), 1u);
+  ASSERT_TRUE(g->Disarm(kAll, GuardStep::kLoad).ok());
+  sync->Flush();
+  EXPECT_EQ(sync->completed(), 3u);  // marker file, directory after Arm, directory after Disarm
+  EXPECT_EQ(sync->failures(), 0u) << sync->last_error().ToString();
+  EXPECT_EQ(MarkerCount(), 0u);
+  CrashGuard again = OpenGuard();
+  EXPECT_TRUE(again.recovered().empty());
+  EXPECT_FALSE(again.IsBlocked(kAll));
 }
 
 TEST(GuardStateFormat, RoundTrip) {
