@@ -31,6 +31,8 @@ enum class StatusCode : int {
   kUnavailable = 12,      // a facility absent on this platform (Core ML on Linux)
   kCancelled = 13,        // work stopped by request
   kTimeout = 14,          // a step did not finish in time
+  kTruncatedModel = 15,   // a model file that ends inside a field (cut short: incomplete
+                          // download or copy); random or damaged bytes stay kCorruptModel
   kInternal = 20,         // a bug in anepilot
 };
 
@@ -71,6 +73,7 @@ inline Status NotFound(std::string m) { return {StatusCode::kNotFound, std::move
 inline Status IoError(std::string m) { return {StatusCode::kIoError, std::move(m)}; }
 inline Status NotAModel(std::string m) { return {StatusCode::kNotAModel, std::move(m)}; }
 inline Status CorruptModel(std::string m) { return {StatusCode::kCorruptModel, std::move(m)}; }
+inline Status TruncatedModel(std::string m) { return {StatusCode::kTruncatedModel, std::move(m)}; }
 inline Status MissingComponent(std::string m) { return {StatusCode::kMissingComponent, std::move(m)}; }
 inline Status CorruptWeights(std::string m) { return {StatusCode::kCorruptWeights, std::move(m)}; }
 inline Status ParseError(std::string m) { return {StatusCode::kParseError, std::move(m)}; }

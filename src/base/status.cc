@@ -21,6 +21,7 @@ std::string_view StatusCodeName(StatusCode code) {
     case StatusCode::kUnavailable: return "unavailable";
     case StatusCode::kCancelled: return "cancelled";
     case StatusCode::kTimeout: return "timeout";
+    case StatusCode::kTruncatedModel: return "truncated_model";
     case StatusCode::kInternal: return "internal";
   }
   return "unknown";

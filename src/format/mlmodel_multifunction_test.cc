@@ -85,13 +85,15 @@ std::string MultifunctionModel() {
         spec::ArrayFeatureType::FLOAT16);
   }
   d->set_defaultfunctionname("second");
-  auto* p = m.mutable_mlprogram();
+  mil::Program program;
+  auto* p = &program;
   p->set_version(1);
   // fp16 [2] = {1.0, -2.0}; uint8 [3] = {1, 2, 255}; a 100-element fp16 tensor (elided).
   AddFunction(p, "first", "CoreML8",
               {ConstOp("halves", mil::FLOAT16, {2}, std::string("\x00\x3c\x00\xc0", 4)),
                ConstOp("bytes", mil::UINT8, {3}, std::string("\x01\x02\xff", 3))});
   AddFunction(p, "second", "CoreML8", {ConstOp("big", mil::FLOAT16, {100}, std::string(200, '\0'))});
+  m.set_mlprogram(program.SerializeAsString());
   return m.SerializeAsString();
 }
 
@@ -142,16 +144,19 @@ TEST(MultifunctionTest, SmallImmediatesDecodedLargeOnesElided) {
 TEST(MultifunctionTest, CorruptOperationBytesNameTheFunction) {
   spec::Model m;
   m.set_specificationversion(7);
-  auto* entry = m.mutable_mlprogram()->add_functions();
+  mil::Program program;
+  auto* entry = program.add_functions();
   entry->set_key("main");
   entry->mutable_value()->set_opset("CoreML7");
   auto* block = entry->mutable_value()->add_block_specializations();
   block->set_key("CoreML7");
   block->mutable_value()->add_operations(std::string("\xff\xff\xff", 3));
+  m.set_mlprogram(program.SerializeAsString());
   auto r = ParseModelSpec(m.SerializeAsString(), "bad-op.mlmodel");
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), StatusCode::kCorruptModel);
-  EXPECT_EQ(r.status().message().rfind("bad-op.mlmodel: function 'main': operation 0", 0), 0u)
+  EXPECT_EQ(r.status().message().rfind("bad-op.mlmodel: ", 0), 0u) << r.status().message();
+  EXPECT_NE(r.status().message().find("function 'main', operation 0 of a depth-0 block"), std::string::npos)
       << r.status().message();
 }
 

@@ -1,7 +1,5 @@
 #include "format/mlmodel_program.h"
 
-#include <cmath>
-#include <cstring>
 #include <limits>
 #include <memory>
 #include <utility>
@@ -61,58 +59,6 @@ ir::TensorType MilTensorTypeToIr(const mil::TensorType& t) {
   return out;
 }
 
-// Element count of a fully known shape, or nullopt (unknown dims, overflow).
-std::optional<int64_t> SafeElementCount(const ir::TensorType& t) {
-  if (!t.fully_known()) return std::nullopt;
-  int64_t n = 1;
-  for (const auto& d : t.shape) {
-    if (d.size != 0 && n > std::numeric_limits<int64_t>::max() / d.size) return std::nullopt;
-    n *= d.size;
-  }
-  return n;
-}
-
-std::optional<uint64_t> SafeByteSize(const ir::TensorType& t) {
-  auto n = SafeElementCount(t);
-  int bits = ir::DTypeBits(t.dtype);
-  if (!n || bits == 0 || *n > std::numeric_limits<int64_t>::max() / 64) return std::nullopt;
-  return static_cast<uint64_t>((*n * bits + 7) / 8);
-}
-
-double BFloat16ToDouble(uint16_t b) {
-  uint32_t bits = static_cast<uint32_t>(b) << 16;
-  float f;
-  std::memcpy(&f, &bits, sizeof f);
-  return f;
-}
-
-// Decodes packed little-endian elements of 8- or 16-bit types; false for
-// other element types (sub-byte, 8-bit floats), whose values stay elided.
-bool DecodePackedBytes(const std::string& bytes, ir::DType dtype, int64_t count,
-                       std::vector<double>* out) {
-  const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
-  int bits = ir::DTypeBits(dtype);
-  if (bits != 8 && bits != 16) return false;
-  if (dtype == ir::DType::kFloat8E4M3 || dtype == ir::DType::kFloat8E5M2) return false;
-  if (static_cast<uint64_t>(count) * (bits / 8) > bytes.size()) return false;
-  out->reserve(count);
-  for (int64_t i = 0; i < count; ++i) {
-    if (bits == 8) {
-      out->push_back(dtype == ir::DType::kInt8 ? static_cast<double>(static_cast<int8_t>(p[i]))
-                                               : static_cast<double>(p[i]));
-      continue;
-    }
-    uint16_t v = static_cast<uint16_t>(p[2 * i] | (p[2 * i + 1] << 8));
-    switch (dtype) {
-      case ir::DType::kFloat16: out->push_back(HalfBitsToDouble(v)); break;
-      case ir::DType::kBFloat16: out->push_back(BFloat16ToDouble(v)); break;
-      case ir::DType::kInt16: out->push_back(static_cast<int16_t>(v)); break;
-      default: out->push_back(v); break;
-    }
-  }
-  return true;
-}
-
 template <typename Repeated>
 void DecodeNumbers(const Repeated& values, ir::Constant* c, size_t element_bytes) {
   if (values.size() <= kMaxDecodedElements) {
@@ -160,19 +106,6 @@ void TensorValueToIr(mil::TensorValue* t, ir::Constant* c) {
 }
 
 }  // namespace
-
-double HalfBitsToDouble(uint16_t h) {
-  int sign = (h >> 15) & 1, exp = (h >> 10) & 0x1f, mant = h & 0x3ff;
-  double v;
-  if (exp == 0) {
-    v = std::ldexp(mant, -24);
-  } else if (exp == 31) {
-    v = mant ? std::numeric_limits<double>::quiet_NaN() : std::numeric_limits<double>::infinity();
-  } else {
-    v = std::ldexp(mant + 1024, exp - 25);
-  }
-  return sign ? -v : v;
-}
 
 ir::ValueType MilTypeToIr(const mil::ValueType& type) {
   ir::ValueType out;

@@ -1,5 +1,10 @@
 // Conversion of an ML Program (Model.mlProgram, MIL protobuf) into
-// ir::Program. Internal to the format module.
+// ir::Program through libprotobuf's generated MILSpec messages.
+//
+// TEST ORACLE ONLY: the product reads programs with the wire decoder
+// (mil_wire_decoder.h). This converter is built into the test-only library
+// anepilot_mil_oracle (src/format/CMakeLists.txt), which the format tests and
+// the differential fuzzer link to check that both produce the same IR.
 //
 // The conversion moves strings out of the protobuf message (hence the
 // non-const pointer): the message is left valid but with emptied strings.
@@ -13,27 +18,15 @@
 #include "proto/MIL.pb.h"
 #include "anepilot/ir.h"
 #include "anepilot/result.h"
+#include "format/mil_values.h"
 
 namespace anepilot::format {
-
-// Immediate tensors with at most this many elements keep their values
-// decoded (Constant::numbers / strings); larger ones keep only their size.
-inline constexpr int64_t kMaxDecodedElements = 64;
-
-// The value of an IEEE 754 half-precision number given its bits.
-double HalfBitsToDouble(uint16_t bits);
 
 // Converts a MIL value type (tensor, list, tuple, dictionary, state).
 ir::ValueType MilTypeToIr(const CoreML::Specification::MILSpec::ValueType& type);
 
 // Converts a MIL value (immediate or blob file reference) to a constant.
 ir::Constant MilValueToIr(CoreML::Specification::MILSpec::Value* value);
-
-// Blocks nested deeper than this (cond / while_loop inside each other) are
-// refused: real programs nest a few levels, hostile ones could exhaust the
-// stack (operations are parsed one at a time, so protobuf's own recursion
-// limit does not bound the total depth).
-inline constexpr int kMaxBlockDepth = 32;
 
 // Converts the whole program: every function (in file order) with the block
 // of its opset, nested blocks, and program attributes (dictionary attributes

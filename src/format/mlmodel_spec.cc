@@ -8,7 +8,7 @@
 
 #include "proto/Model.pb.h"
 #include "format/mlmodel_features.h"
-#include "format/mlmodel_program.h"
+#include "format/mil_wire_decoder.h"
 #include "format/nn_layers.h"
 
 namespace anepilot::format {
@@ -79,8 +79,10 @@ Status ModelToIr(spec::Model* m, const std::string& file, bool top_level, ir::Mo
   DescriptionToIr(m->mutable_description(), out);
   switch (m->Type_case()) {
     case spec::Model::kMlProgram: {
+      // Offsets in errors count from the start of the program's bytes.
       ANEPILOT_ASSIGN_OR_RETURN(out->program,
-                                MilProgramToIr(m->mutable_mlprogram(), file, &out->warnings));
+                                DecodeMilProgram(m->mlprogram(), 0, file, &out->warnings));
+      std::string().swap(*m->mutable_mlprogram());  // the serialized program is no longer needed
       break;
     }
     case spec::Model::kNeuralNetwork: {
@@ -148,9 +150,8 @@ Result<ir::Model> ParseModelSpec(std::string_view bytes, const std::string& file
     return Unsupported(fmt::format("{}: {} bytes is beyond protobuf's 2 GB message limit", file,
                                    bytes.size()));
   }
-  // Heap-allocated (no arena) on purpose: the conversion frees each ML
-  // Program operation as soon as it is converted (see mlmodel_program.cc),
-  // which keeps peak memory near the larger of protobuf and IR, not the sum.
+  // Heap-allocated (no arena) on purpose: the serialized ML Program (kept
+  // as bytes by the schema) is freed as soon as it is decoded.
   auto message = std::make_unique<spec::Model>();
 
   google::protobuf::io::CodedInputStream input(reinterpret_cast<const uint8_t*>(bytes.data()),

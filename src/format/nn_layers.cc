@@ -5,7 +5,7 @@
 #include <unordered_map>
 #include <utility>
 
-#include "format/mlmodel_program.h"
+#include "format/mil_values.h"
 #include "format/nn_shapes.h"
 
 namespace anepilot::format {

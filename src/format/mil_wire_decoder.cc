@@ -1,0 +1,1089 @@
+#include "format/mil_wire_decoder.h"
+
+#include <cstring>
+#include <limits>
+#include <utility>
+
+#include <fmt/format.h>
+
+#include "format/mil_values.h"
+#include "format/wire_reader.h"
+
+namespace anepilot::format {
+namespace {
+
+using wire::FieldKey;
+using wire::WireErrorKind;
+using wire::WireReader;
+using wire::WireType;
+
+// libprotobuf's default recursion limit: how deeply messages may nest inside
+// one parsed unit (the program; each operation, which the oracle parses on
+// its own).
+constexpr int kMessageDepthLimit = 100;
+
+// MILSpec field numbers (src/format/proto/MIL.proto).
+namespace field {
+// Program
+constexpr uint32_t kProgramVersion = 1, kProgramFunctions = 2, kProgramAttributes = 4;
+// map entries (FunctionEntry, BlockEntry, ValueEntry, ArgumentEntry)
+constexpr uint32_t kEntryKey = 1, kEntryValue = 2;
+// Function
+constexpr uint32_t kFunctionInputs = 1, kFunctionOpset = 2, kFunctionBlocks = 3, kFunctionAttributes = 4;
+// Block
+constexpr uint32_t kBlockInputs = 1, kBlockOutputs = 2, kBlockOperations = 3, kBlockAttributes = 4;
+// Argument, Argument.Binding
+constexpr uint32_t kArgumentBindings = 1, kBindingName = 1, kBindingValue = 2;
+// Operation
+constexpr uint32_t kOpType = 1, kOpInputs = 2, kOpOutputs = 3, kOpBlocks = 4, kOpAttributes = 5;
+// NamedValueType
+constexpr uint32_t kNamedName = 1, kNamedType = 2;
+// ValueType oneof
+constexpr uint32_t kTensorType = 1, kListType = 2, kTupleType = 3, kDictionaryType = 4, kStateType = 5;
+// TensorType
+constexpr uint32_t kTensorDataType = 1, kTensorRank = 2, kTensorDimensions = 3, kTensorAttributes = 4;
+// Dimension oneof
+constexpr uint32_t kDimConstant = 1, kDimUnknown = 2;
+// Value
+constexpr uint32_t kValueType = 2, kValueImmediate = 3, kValueBlob = 5;
+// ImmediateValue oneof
+constexpr uint32_t kImmTensor = 1, kImmTuple = 2, kImmList = 3, kImmDictionary = 4;
+// TensorValue oneof
+constexpr uint32_t kTvFloats = 1, kTvInts = 2, kTvBools = 3, kTvStrings = 4, kTvLongInts = 5,
+                   kTvDoubles = 6, kTvBytes = 7;
+}  // namespace field
+
+// The occurrences of a singular embedded-message field. One occurrence (the
+// only case encoders produce) is a view into the input; further ones are
+// merged the way protobuf merges them: decoding the concatenation.
+struct SubMessage {
+  std::string_view view;
+  size_t offset = 0;
+  bool present = false;
+  bool owned = false;
+  std::string merged;
+
+  void Merge(std::string_view v, size_t off) {
+    if (!present) {
+      view = v;
+      offset = off;
+      present = true;
+      return;
+    }
+    if (!owned) {
+      merged.assign(view);
+      owned = true;
+    }
+    merged.append(v);
+    view = merged;
+  }
+  // A oneof member replacing whatever member was set before.
+  void Replace(std::string_view v, size_t off) {
+    view = v;
+    offset = off;
+    present = true;
+    owned = false;
+  }
+};
+
+// A oneof whose members are all embedded messages.
+struct OneofMessage {
+  uint32_t which = 0;  // field number of the member set, 0 for none
+  SubMessage member;
+
+  void Set(uint32_t number, std::string_view v, size_t off) {
+    if (number == which) {
+      member.Merge(v, off);
+    } else {
+      which = number;
+      member.Replace(v, off);
+    }
+  }
+};
+
+// Reads a length-delimited field's value, or skips a field of another wire
+// type (protobuf treats it as unknown). True when `v` was read.
+inline bool ReadLenField(WireReader& r, const FieldKey& k, std::string_view* v, size_t* off) {
+  if (k.type != WireType::kLen) {
+    r.Skip(k);
+    return false;
+  }
+  return r.ReadLen(v, off);
+}
+
+inline bool ReadVarintField(WireReader& r, const FieldKey& k, uint64_t* v) {
+  if (k.type != WireType::kVarint) {
+    r.Skip(k);
+    return false;
+  }
+  return r.ReadVarint(v);
+}
+
+std::string ConstantText(const ir::Constant& c) {
+  if (c.strings.size() == 1) return c.strings[0];
+  return c.ToString();
+}
+
+class Decoder {
+ public:
+  Decoder(const std::string& file, std::vector<std::string>* warnings)
+      : file_(file), warnings_(warnings) {}
+
+  bool Program(std::string_view bytes, size_t off, ir::Program* out);
+
+  Status status() const { return status_; }
+
+ private:
+  // ------------------------------------------------------------ errors ----
+  bool Fail(const WireReader& r, bool top_level) {
+    const auto& e = r.error();
+    if (e.kind == WireErrorKind::kTruncated && top_level) {
+      return SetStatus(TruncatedModel(fmt::format(
+          "{}: the ML Program ends inside a field at byte {} ({}){}; the file was cut short "
+          "(an incomplete download or copy): copy or export the model again",
+          file_, e.offset, e.what, Where())));
+    }
+    return SetStatus(CorruptModel(fmt::format(
+        "{}: the ML Program is corrupt at byte {}: {}{}; re-export the model",
+        file_, e.offset, e.kind == WireErrorKind::kTruncated ? std::string(e.what) + " of its enclosing message"
+                                                             : std::string(e.what),
+        Where())));
+  }
+  bool FailText(size_t offset, std::string what) {
+    return SetStatus(CorruptModel(
+        fmt::format("{}: the ML Program is corrupt at byte {}: {}{}", file_, offset, what, Where())));
+  }
+  bool TooDeep(size_t offset) {
+    return FailText(offset, fmt::format("messages nest deeper than {} levels", kMessageDepthLimit));
+  }
+  bool SetStatus(Status s) {
+    if (status_.ok()) status_ = std::move(s);
+    return false;
+  }
+  std::string Where() const {
+    if (function_ == nullptr) return {};
+    if (op_index_ < 0) return fmt::format(" (function '{}')", *function_);
+    return fmt::format(" (function '{}', operation {} of a depth-{} block)", *function_, op_index_,
+                       block_depth_);
+  }
+  // Call after a field loop: false (with the status set) if the reader failed.
+  bool Finish(const WireReader& r, bool top_level = false) { return r.failed() ? Fail(r, top_level) : true; }
+
+  // ------------------------------------------------------- structure ----
+  bool FunctionEntry(std::string_view bytes, size_t off, int depth, ir::Program* out);
+  bool Function(std::string_view bytes, size_t off, int depth, ir::Function* fn);
+  bool Block(std::string_view bytes, size_t off, int depth, int block_depth, bool decode_ops,
+             ir::Block* out);
+  bool Operation(std::string_view bytes, size_t off, int block_depth, ir::Op* out);
+  bool ArgumentEntry(std::string_view bytes, size_t off, int depth, ir::Argument* out);
+  bool Argument(std::string_view bytes, size_t off, int depth, ir::Argument* out);
+  bool Binding(std::string_view bytes, size_t off, int depth, ir::Binding* out);
+  // A ValueEntry: its key and value (decoded into `value`); when
+  // `dictionary` is given it receives the value's immediate dictionary, if
+  // that is what the value holds.
+  bool ValueEntry(std::string_view bytes, size_t off, int depth, std::string* key, ir::Constant* value);
+
+  // ----------------------------------------------------------- types ----
+  bool NamedValue(std::string_view bytes, size_t off, int depth, ir::Value* out);
+  bool ValueTypeOf(const SubMessage& m, int depth, ir::ValueType* out);
+  bool ValueType(std::string_view bytes, size_t off, int depth, ir::ValueType* out);
+  bool TensorType(std::string_view bytes, size_t off, int depth, ir::TensorType* out);
+  bool Dimension(std::string_view bytes, size_t off, int depth, ir::Dim* out);
+  bool ListOrStateType(std::string_view bytes, size_t off, int depth, uint32_t inner_field,
+                       ir::ValueType* out);
+
+  // ---------------------------------------------------------- values ----
+  bool ValueOf(const SubMessage& m, int depth, ir::Constant* out, SubMessage* dictionary = nullptr);
+  bool Value(std::string_view bytes, size_t off, int depth, ir::Constant* out,
+             SubMessage* dictionary = nullptr);
+  bool ImmediateValue(std::string_view bytes, size_t off, int depth, ir::Constant* c,
+                      SubMessage* dictionary);
+  bool TensorValue(std::string_view bytes, size_t off, int depth, ir::Constant* c);
+  bool RepeatedValues(std::string_view bytes, size_t off, int depth, uint32_t tensor_case, ir::Constant* c);
+  // Decodes (and discards) a message holding `repeated Value` at field 1
+  // (TupleValue, ListValue) or `repeated KeyValuePair` (DictionaryValue).
+  bool ValueListForValidity(std::string_view bytes, size_t off, int depth, bool pairs);
+  bool KeyValuePair(std::string_view bytes, size_t off, int depth, ir::Constant* key, ir::Constant* value);
+
+  const std::string& file_;
+  std::vector<std::string>* warnings_;
+  Status status_;
+  const std::string* function_ = nullptr;
+  int op_index_ = -1;
+  int block_depth_ = 0;
+};
+
+// ------------------------------------------------------------ program ----
+
+bool Decoder::Program(std::string_view bytes, size_t off, ir::Program* out) {
+  const int depth = kMessageDepthLimit;
+  WireReader r(bytes, off);
+  FieldKey k;
+  std::string_view v;
+  size_t voff = 0;
+  while (r.NextField(&k)) {
+    switch (k.number) {
+      case field::kProgramVersion: {
+        uint64_t x;
+        if (ReadVarintField(r, k, &x)) out->version = static_cast<int64_t>(x);
+        break;
+      }
+      case field::kProgramFunctions:
+        if (ReadLenField(r, k, &v, &voff) && !FunctionEntry(v, voff, depth - 1, out)) return false;
+        break;
+      case field::kProgramAttributes: {
+        if (!ReadLenField(r, k, &v, &voff)) break;
+        // The entry is scanned here (not by ValueEntry) so that the value's
+        // bytes, possibly a merged copy, outlive the dictionary view below.
+        if (depth - 1 < 0) return TooDeep(voff);
+        std::string key;
+        SubMessage value_msg;
+        WireReader e(v, voff);
+        FieldKey ek;
+        std::string_view ev;
+        size_t eoff = 0;
+        while (e.NextField(&ek)) {
+          if (ek.number == field::kEntryKey) {
+            if (ReadLenField(e, ek, &ev, &eoff)) key.assign(ev);
+          } else if (ek.number == field::kEntryValue) {
+            if (ReadLenField(e, ek, &ev, &eoff)) value_msg.Merge(ev, eoff);
+          } else {
+            e.Skip(ek);
+          }
+        }
+        if (!Finish(e)) return false;
+        ir::Constant value;
+        SubMessage dictionary;
+        if (!ValueOf(value_msg, depth - 2, &value, &dictionary)) return false;
+        if (!dictionary.present) {
+          out->attributes.insert_or_assign(std::move(key), ConstantText(value));
+          break;
+        }
+        // A dictionary attribute (buildInfo) becomes one "<key>.<entry>" each.
+        // Its depth was checked when the value was decoded above.
+        const int pair_depth = depth - 1 /*entry*/ - 1 /*value*/ - 1 /*immediate*/ - 1 /*dict*/ - 1;
+        WireReader d(dictionary.view, dictionary.offset);
+        FieldKey dk;
+        std::string_view pv;
+        size_t poff = 0;
+        while (d.NextField(&dk)) {
+          if (dk.number != 1) {
+            d.Skip(dk);
+            continue;
+          }
+          if (!ReadLenField(d, dk, &pv, &poff)) continue;
+          ir::Constant kc, vc;
+          if (!KeyValuePair(pv, poff, pair_depth, &kc, &vc)) return false;
+          out->attributes.insert_or_assign(key + "." + ConstantText(kc), ConstantText(vc));
+        }
+        if (!Finish(d)) return false;
+        break;
+      }
+      default:
+        r.Skip(k);
+        break;
+    }
+  }
+  return Finish(r, /*top_level=*/true);
+}
+
+bool Decoder::FunctionEntry(std::string_view bytes, size_t off, int depth, ir::Program* out) {
+  function_ = nullptr;  // the previous function's name may move as the vector grows
+  if (depth < 0) return TooDeep(off);
+  WireReader r(bytes, off);
+  FieldKey k;
+  std::string_view key;
+  size_t key_off = 0;
+  SubMessage value;
+  std::string_view v;
+  size_t voff = 0;
+  while (r.NextField(&k)) {
+    if (k.number == field::kEntryKey) {
+      ReadLenField(r, k, &key, &key_off);
+    } else if (k.number == field::kEntryValue) {
+      if (ReadLenField(r, k, &v, &voff)) value.Merge(v, voff);
+    } else {
+      r.Skip(k);
+    }
+  }
+  if (!Finish(r)) return false;
+  ir::Function& fn = out->functions.emplace_back();
+  fn.name.assign(key);
+  if (!value.present) {
+    warnings_->push_back(fmt::format("function '{}' has no block (no operations)", fn.name));
+    return true;
+  }
+  return Function(value.view, value.offset, depth - 1, &fn);
+}
+
+bool Decoder::Function(std::string_view bytes, size_t off, int depth, ir::Function* fn) {
+  if (depth < 0) return TooDeep(off);
+  function_ = &fn->name;
+  op_index_ = -1;
+  struct Specialization {
+    std::string_view key;
+    SubMessage block;
+  };
+  std::vector<Specialization> specs;
+  WireReader r(bytes, off);
+  FieldKey k;
+  std::string_view v;
+  size_t voff = 0;
+  while (r.NextField(&k)) {
+    switch (k.number) {
+      case field::kFunctionInputs:
+        if (ReadLenField(r, k, &v, &voff) && !NamedValue(v, voff, depth - 1, &fn->inputs.emplace_back())) {
+          return false;
+        }
+        break;
+      case field::kFunctionOpset:
+        if (ReadLenField(r, k, &v, &voff)) fn->opset.assign(v);
+        break;
+      case field::kFunctionBlocks: {
+        if (!ReadLenField(r, k, &v, &voff)) break;
+        if (depth - 1 < 0) return TooDeep(voff);
+        Specialization& spec = specs.emplace_back();
+        WireReader e(v, voff);
+        FieldKey ek;
+        std::string_view ev;
+        size_t eoff = 0;
+        while (e.NextField(&ek)) {
+          if (ek.number == field::kEntryKey) {
+            if (ReadLenField(e, ek, &ev, &eoff)) spec.key = ev;
+          } else if (ek.number == field::kEntryValue) {
+            if (ReadLenField(e, ek, &ev, &eoff)) spec.block.Merge(ev, eoff);
+          } else {
+            e.Skip(ek);
+          }
+        }
+        if (!Finish(e)) return false;
+        break;
+      }
+      case field::kFunctionAttributes: {
+        if (!ReadLenField(r, k, &v, &voff)) break;
+        std::string key;
+        ir::Constant ignored;
+        if (!ValueEntry(v, voff, depth - 1, &key, &ignored)) return false;
+        break;
+      }
+      default:
+        r.Skip(k);
+        break;
+    }
+  }
+  if (!Finish(r)) return false;
+
+  // The block of the function's opset (the last one so keyed, as the
+  // oracle's loop keeps), else the first one.
+  const Specialization* chosen = nullptr;
+  for (const auto& s : specs) {
+    if (s.key == fn->opset) chosen = &s;
+  }
+  if (chosen == nullptr && !specs.empty()) {
+    warnings_->push_back(fmt::format(
+        "function '{}': no block for its opset '{}'; read the '{}' block instead", fn->name,
+        fn->opset, specs.front().key));
+    chosen = &specs.front();
+  }
+  if (chosen == nullptr) {
+    warnings_->push_back(fmt::format("function '{}' has no block (no operations)", fn->name));
+  }
+  // Blocks of other opsets are not read into the IR, but their structure
+  // (not their operations, kept serialized) must be valid, as for libprotobuf.
+  for (const auto& s : specs) {
+    const int block_msg_depth = depth - 2;  // BlockEntry, Block
+    if (!s.block.present) {
+      continue;
+    }
+    if (&s == chosen) {
+      if (!Block(s.block.view, s.block.offset, block_msg_depth, 0, /*decode_ops=*/true, &fn->body)) {
+        return false;
+      }
+    } else {
+      ir::Block ignored;
+      if (!Block(s.block.view, s.block.offset, block_msg_depth, 0, /*decode_ops=*/false, &ignored)) {
+        return false;
+      }
+    }
+  }
+  return true;
+}
+
+bool Decoder::Block(std::string_view bytes, size_t off, int depth, int block_depth, bool decode_ops,
+                    ir::Block* out) {
+  if (depth < 0) return TooDeep(off);
+  if (decode_ops && block_depth > kMaxBlockDepth) {
+    return FailText(off, fmt::format("blocks nest deeper than {} levels", kMaxBlockDepth));
+  }
+  WireReader r(bytes, off);
+  FieldKey k;
+  std::string_view v;
+  size_t voff = 0;
+  if (decode_ops) {
+    // Count the operations first (a skip over length prefixes) so the op
+    // vector is allocated once.
+    WireReader counter(bytes, off);
+    size_t n = 0;
+    while (counter.NextField(&k)) {
+      if (k.number == field::kBlockOperations && k.type == WireType::kLen) ++n;
+      counter.Skip(k);
+    }
+    out->ops.reserve(n);
+  }
+  int op_index = 0;
+  while (r.NextField(&k)) {
+    switch (k.number) {
+      case field::kBlockInputs:
+        if (ReadLenField(r, k, &v, &voff) && !NamedValue(v, voff, depth - 1, &out->inputs.emplace_back())) {
+          return false;
+        }
+        break;
+      case field::kBlockOutputs:
+        if (ReadLenField(r, k, &v, &voff)) out->outputs.emplace_back(v);
+        break;
+      case field::kBlockOperations:
+        if (!ReadLenField(r, k, &v, &voff) || !decode_ops) break;
+        {
+          const int saved_index = op_index_, saved_depth = block_depth_;
+          op_index_ = op_index++;
+          block_depth_ = block_depth;
+          if (!Operation(v, voff, block_depth, &out->ops.emplace_back())) return false;
+          op_index_ = saved_index;
+          block_depth_ = saved_depth;
+        }
+        break;
+      case field::kBlockAttributes: {
+        if (!ReadLenField(r, k, &v, &voff)) break;
+        std::string key;
+        ir::Constant ignored;
+        if (!ValueEntry(v, voff, depth - 1, &key, &ignored)) return false;
+        break;
+      }
+      default:
+        r.Skip(k);
+        break;
+    }
+  }
+  return Finish(r);
+}
+
+bool Decoder::Operation(std::string_view bytes, size_t off, int block_depth, ir::Op* out) {
+  const int depth = kMessageDepthLimit;  // parsed on its own by the oracle
+  WireReader r(bytes, off);
+  FieldKey k;
+  std::string_view v;
+  size_t voff = 0;
+  // Count repeated fields first so each vector is allocated once.
+  {
+    WireReader counter(bytes, off);
+    size_t inputs = 0, outputs = 0, blocks = 0;
+    while (counter.NextField(&k)) {
+      if (k.type == WireType::kLen) {
+        inputs += k.number == field::kOpInputs;
+        outputs += k.number == field::kOpOutputs;
+        blocks += k.number == field::kOpBlocks;
+      }
+      counter.Skip(k);
+    }
+    out->inputs.reserve(inputs);
+    out->outputs.reserve(outputs);
+    out->blocks.reserve(blocks);
+  }
+  while (r.NextField(&k)) {
+    switch (k.number) {
+      case field::kOpType:
+        if (ReadLenField(r, k, &v, &voff)) out->type.assign(v);
+        break;
+      case field::kOpInputs:
+        if (ReadLenField(r, k, &v, &voff) && !ArgumentEntry(v, voff, depth - 1, &out->inputs.emplace_back())) {
+          return false;
+        }
+        break;
+      case field::kOpOutputs:
+        if (ReadLenField(r, k, &v, &voff) && !NamedValue(v, voff, depth - 1, &out->outputs.emplace_back())) {
+          return false;
+        }
+        break;
+      case field::kOpBlocks:
+        if (ReadLenField(r, k, &v, &voff) &&
+            !Block(v, voff, depth - 1, block_depth + 1, /*decode_ops=*/true, &out->blocks.emplace_back())) {
+          return false;
+        }
+        break;
+      case field::kOpAttributes: {
+        if (!ReadLenField(r, k, &v, &voff)) break;
+        std::string key;
+        ir::Constant c;
+        if (!ValueEntry(v, voff, depth - 1, &key, &c)) return false;
+        if (key == "name") {
+          if (c.strings.size() == 1) out->name = std::move(c.strings[0]);
+          break;
+        }
+        out->attributes.insert_or_assign(std::move(key), std::move(c));
+        break;
+      }
+      default:
+        r.Skip(k);
+        break;
+    }
+  }
+  if (!Finish(r)) return false;
+  // An op without a "name" attribute is identified by its first output.
+  if (out->name.empty() && !out->outputs.empty()) out->name = out->outputs.front().name;
+  return true;
+}
+
+bool Decoder::ArgumentEntry(std::string_view bytes, size_t off, int depth, ir::Argument* out) {
+  if (depth < 0) return TooDeep(off);
+  WireReader r(bytes, off);
+  FieldKey k;
+  std::string_view v;
+  size_t voff = 0;
+  while (r.NextField(&k)) {
+    if (k.number == field::kEntryKey) {
+      if (ReadLenField(r, k, &v, &voff)) out->param.assign(v);
+    } else if (k.number == field::kEntryValue) {
+      // Argument holds only a repeated field, so merging its occurrences is
+      // appending their bindings in order.
+      if (ReadLenField(r, k, &v, &voff) && !Argument(v, voff, depth - 1, out)) return false;
+    } else {
+      r.Skip(k);
+    }
+  }
+  return Finish(r);
+}
+
+bool Decoder::Argument(std::string_view bytes, size_t off, int depth, ir::Argument* out) {
+  if (depth < 0) return TooDeep(off);
+  WireReader r(bytes, off);
+  FieldKey k;
+  std::string_view v;
+  size_t voff = 0;
+  while (r.NextField(&k)) {
+    if (k.number == field::kArgumentBindings) {
+      if (ReadLenField(r, k, &v, &voff) && !Binding(v, voff, depth - 1, &out->bindings.emplace_back())) {
+        return false;
+      }
+    } else {
+      r.Skip(k);
+    }
+  }
+  return Finish(r);
+}
+
+bool Decoder::Binding(std::string_view bytes, size_t off, int depth, ir::Binding* out) {
+  if (depth < 0) return TooDeep(off);
+  WireReader r(bytes, off);
+  FieldKey k;
+  std::string_view v, name;
+  size_t voff = 0;
+  uint32_t which = 0;  // oneof binding: name or value
+  SubMessage value;
+  while (r.NextField(&k)) {
+    if (k.number == field::kBindingName) {
+      if (ReadLenField(r, k, &v, &voff)) {
+        name = v;
+        which = field::kBindingName;
+      }
+    } else if (k.number == field::kBindingValue) {
+      if (ReadLenField(r, k, &v, &voff)) {
+        if (which == field::kBindingValue) {
+          value.Merge(v, voff);
+        } else {
+          value.Replace(v, voff);
+        }
+        which = field::kBindingValue;
+      }
+    } else {
+      r.Skip(k);
+    }
+  }
+  if (!Finish(r)) return false;
+  if (which == field::kBindingValue) return ValueOf(value, depth - 1, &out->constant.emplace());
+  out->name.assign(name);
+  return true;
+}
+
+bool Decoder::ValueEntry(std::string_view bytes, size_t off, int depth, std::string* key,
+                         ir::Constant* value) {
+  if (depth < 0) return TooDeep(off);
+  WireReader r(bytes, off);
+  FieldKey k;
+  std::string_view v;
+  size_t voff = 0;
+  SubMessage value_msg;
+  while (r.NextField(&k)) {
+    if (k.number == field::kEntryKey) {
+      if (ReadLenField(r, k, &v, &voff)) key->assign(v);
+    } else if (k.number == field::kEntryValue) {
+      if (ReadLenField(r, k, &v, &voff)) value_msg.Merge(v, voff);
+    } else {
+      r.Skip(k);
+    }
+  }
+  if (!Finish(r)) return false;
+  return ValueOf(value_msg, depth - 1, value);
+}
+
+// -------------------------------------------------------------- types ----
+
+bool Decoder::NamedValue(std::string_view bytes, size_t off, int depth, ir::Value* out) {
+  if (depth < 0) return TooDeep(off);
+  WireReader r(bytes, off);
+  FieldKey k;
+  std::string_view v;
+  size_t voff = 0;
+  SubMessage type;
+  while (r.NextField(&k)) {
+    if (k.number == field::kNamedName) {
+      if (ReadLenField(r, k, &v, &voff)) out->name.assign(v);
+    } else if (k.number == field::kNamedType) {
+      if (ReadLenField(r, k, &v, &voff)) type.Merge(v, voff);
+    } else {
+      r.Skip(k);
+    }
+  }
+  if (!Finish(r)) return false;
+  return ValueTypeOf(type, depth - 1, &out->type);
+}
+
+bool Decoder::ValueTypeOf(const SubMessage& m, int depth, ir::ValueType* out) {
+  if (!m.present) {
+    out->kind = ir::ValueType::Kind::kUnknown;  // an absent ValueType sets no member
+    return true;
+  }
+  return ValueType(m.view, m.offset, depth, out);
+}
+
+bool Decoder::ValueType(std::string_view bytes, size_t off, int depth, ir::ValueType* out) {
+  if (depth < 0) return TooDeep(off);
+  WireReader r(bytes, off);
+  FieldKey k;
+  std::string_view v;
+  size_t voff = 0;
+  OneofMessage type;
+  while (r.NextField(&k)) {
+    if (k.number >= field::kTensorType && k.number <= field::kStateType) {
+      if (ReadLenField(r, k, &v, &voff)) type.Set(k.number, v, voff);
+    } else {
+      r.Skip(k);
+    }
+  }
+  if (!Finish(r)) return false;
+  const SubMessage& m = type.member;
+  switch (type.which) {
+    case field::kTensorType:
+      out->kind = ir::ValueType::Kind::kTensor;
+      return TensorType(m.view, m.offset, depth - 1, &out->tensor);
+    case field::kListType:
+      out->kind = ir::ValueType::Kind::kList;
+      return ListOrStateType(m.view, m.offset, depth - 1, 1, out);
+    case field::kStateType:
+      out->kind = ir::ValueType::Kind::kState;
+      return ListOrStateType(m.view, m.offset, depth - 1, 1, out);
+    case field::kTupleType: {
+      out->kind = ir::ValueType::Kind::kTuple;
+      if (depth - 1 < 0) return TooDeep(m.offset);
+      WireReader t(m.view, m.offset);
+      while (t.NextField(&k)) {
+        if (k.number == 1) {
+          if (ReadLenField(t, k, &v, &voff) && !ValueType(v, voff, depth - 2, &out->members.emplace_back())) {
+            return false;
+          }
+        } else {
+          t.Skip(k);
+        }
+      }
+      return Finish(t);
+    }
+    case field::kDictionaryType: {
+      out->kind = ir::ValueType::Kind::kDictionary;
+      if (depth - 1 < 0) return TooDeep(m.offset);
+      SubMessage key, value;
+      WireReader t(m.view, m.offset);
+      while (t.NextField(&k)) {
+        if (k.number == 1 || k.number == 2) {
+          if (ReadLenField(t, k, &v, &voff)) (k.number == 1 ? key : value).Merge(v, voff);
+        } else {
+          t.Skip(k);
+        }
+      }
+      if (!Finish(t)) return false;
+      out->members.resize(2);
+      return ValueTypeOf(key, depth - 2, &out->members[0]) && ValueTypeOf(value, depth - 2, &out->members[1]);
+    }
+    default:
+      out->kind = ir::ValueType::Kind::kUnknown;
+      return true;
+  }
+}
+
+// ListType {ValueType type = 1; Dimension length = 2;} and StateType
+// {ValueType wrappedType = 1;}: the IR keeps the element tensor type.
+bool Decoder::ListOrStateType(std::string_view bytes, size_t off, int depth, uint32_t inner_field,
+                              ir::ValueType* out) {
+  if (depth < 0) return TooDeep(off);
+  const bool is_list = out->kind == ir::ValueType::Kind::kList;
+  WireReader r(bytes, off);
+  FieldKey k;
+  std::string_view v;
+  size_t voff = 0;
+  SubMessage inner, length;
+  while (r.NextField(&k)) {
+    if (k.number == inner_field) {
+      if (ReadLenField(r, k, &v, &voff)) inner.Merge(v, voff);
+    } else if (is_list && k.number == 2) {
+      if (ReadLenField(r, k, &v, &voff)) length.Merge(v, voff);
+    } else {
+      r.Skip(k);
+    }
+  }
+  if (!Finish(r)) return false;
+  if (length.present) {
+    ir::Dim ignored;
+    if (!Dimension(length.view, length.offset, depth - 1, &ignored)) return false;
+  }
+  if (!inner.present) return true;
+  ir::ValueType element;
+  if (!ValueType(inner.view, inner.offset, depth - 1, &element)) return false;
+  if (element.kind == ir::ValueType::Kind::kTensor) out->tensor = std::move(element.tensor);
+  return true;
+}
+
+bool Decoder::TensorType(std::string_view bytes, size_t off, int depth, ir::TensorType* out) {
+  if (depth < 0) return TooDeep(off);
+  WireReader r(bytes, off);
+  FieldKey k;
+  std::string_view v;
+  size_t voff = 0;
+  int64_t rank = 0;
+  uint64_t x;
+  while (r.NextField(&k)) {
+    switch (k.number) {
+      case field::kTensorDataType:
+        // An enum is an int32 on the wire; proto3 keeps unknown values.
+        if (ReadVarintField(r, k, &x)) out->dtype = MilDataTypeToIr(static_cast<int32_t>(x));
+        break;
+      case field::kTensorRank:
+        if (ReadVarintField(r, k, &x)) rank = static_cast<int64_t>(x);
+        break;
+      case field::kTensorDimensions:
+        if (ReadLenField(r, k, &v, &voff) && !Dimension(v, voff, depth - 1, &out->shape.emplace_back())) {
+          return false;
+        }
+        break;
+      case field::kTensorAttributes: {
+        if (!ReadLenField(r, k, &v, &voff)) break;
+        std::string key;
+        ir::Constant ignored;
+        if (!ValueEntry(v, voff, depth - 1, &key, &ignored)) return false;
+        break;
+      }
+      default:
+        r.Skip(k);
+        break;
+    }
+  }
+  if (!Finish(r)) return false;
+  // rank -1 marks an unranked tensor; a listed dimension set wins otherwise.
+  if (rank < 0 && out->shape.empty()) out->rank_known = false;
+  return true;
+}
+
+bool Decoder::Dimension(std::string_view bytes, size_t off, int depth, ir::Dim* out) {
+  if (depth < 0) return TooDeep(off);
+  WireReader r(bytes, off);
+  FieldKey k;
+  std::string_view v;
+  size_t voff = 0;
+  OneofMessage dim;
+  while (r.NextField(&k)) {
+    if (k.number == field::kDimConstant || k.number == field::kDimUnknown) {
+      if (ReadLenField(r, k, &v, &voff)) dim.Set(k.number, v, voff);
+    } else {
+      r.Skip(k);
+    }
+  }
+  if (!Finish(r)) return false;
+  if (dim.which == 0) return true;
+  // ConstantDimension {uint64 size = 1;} / UnknownDimension {bool variadic = 1;}
+  if (depth - 1 < 0) return TooDeep(dim.member.offset);
+  WireReader d(dim.member.view, dim.member.offset);
+  uint64_t size = 0, x;
+  while (d.NextField(&k)) {
+    if (k.number == 1) {
+      if (ReadVarintField(d, k, &x)) size = x;
+    } else {
+      d.Skip(k);
+    }
+  }
+  if (!Finish(d)) return false;
+  if (dim.which == field::kDimConstant &&
+      size <= static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+    *out = ir::Dim::Known(static_cast<int64_t>(size));
+  }
+  return true;
+}
+
+// ------------------------------------------------------------- values ----
+
+bool Decoder::ValueOf(const SubMessage& m, int depth, ir::Constant* out, SubMessage* dictionary) {
+  if (!m.present) {
+    out->type.kind = ir::ValueType::Kind::kUnknown;  // an absent Value: no type, no value
+    return true;
+  }
+  return Value(m.view, m.offset, depth, out, dictionary);
+}
+
+bool Decoder::Value(std::string_view bytes, size_t off, int depth, ir::Constant* c, SubMessage* dictionary) {
+  if (depth < 0) return TooDeep(off);
+  WireReader r(bytes, off);
+  FieldKey k;
+  std::string_view v;
+  size_t voff = 0;
+  SubMessage type;
+  OneofMessage value;  // immediateValue or blobFileValue
+  while (r.NextField(&k)) {
+    switch (k.number) {
+      case field::kValueType:
+        if (ReadLenField(r, k, &v, &voff)) type.Merge(v, voff);
+        break;
+      case field::kValueImmediate:
+      case field::kValueBlob:
+        if (ReadLenField(r, k, &v, &voff)) value.Set(k.number, v, voff);
+        break;
+      default:  // docString (1) and unknown fields
+        r.Skip(k);
+        break;
+    }
+  }
+  if (!Finish(r)) return false;
+  if (!ValueTypeOf(type, depth - 1, &c->type)) return false;
+  if (c->type.kind == ir::ValueType::Kind::kTensor) {
+    if (auto size = SafeByteSize(c->type.tensor)) c->byte_size = *size;
+  }
+  const SubMessage& m = value.member;
+  if (value.which == field::kValueImmediate) return ImmediateValue(m.view, m.offset, depth - 1, c, dictionary);
+  if (value.which != field::kValueBlob) return true;
+  // BlobFileValue {bytes fileName = 1; uint64 offset = 2;}
+  if (depth - 1 < 0) return TooDeep(m.offset);
+  WireReader b(m.view, m.offset);
+  std::string_view name;
+  uint64_t blob_offset = 0, x;
+  while (b.NextField(&k)) {
+    if (k.number == 1) {
+      if (ReadLenField(b, k, &v, &voff)) name = v;
+    } else if (k.number == 2) {
+      if (ReadVarintField(b, k, &x)) blob_offset = x;
+    } else {
+      b.Skip(k);
+    }
+  }
+  if (!Finish(b)) return false;
+  c->blob = ir::BlobRef{std::string(name), blob_offset};
+  c->values_elided = true;
+  return true;
+}
+
+bool Decoder::ImmediateValue(std::string_view bytes, size_t off, int depth, ir::Constant* c,
+                             SubMessage* dictionary) {
+  if (depth < 0) return TooDeep(off);
+  WireReader r(bytes, off);
+  FieldKey k;
+  std::string_view v;
+  size_t voff = 0;
+  OneofMessage value;
+  while (r.NextField(&k)) {
+    if (k.number >= field::kImmTensor && k.number <= field::kImmDictionary) {
+      if (ReadLenField(r, k, &v, &voff)) value.Set(k.number, v, voff);
+    } else {
+      r.Skip(k);
+    }
+  }
+  if (!Finish(r)) return false;
+  const SubMessage& m = value.member;
+  if (value.which == field::kImmTensor) return TensorValue(m.view, m.offset, depth - 1, c);
+  // Tuples, lists and dictionaries as values are rare inside programs; their
+  // type is kept, their contents are checked but not decoded.
+  c->values_elided = true;
+  if (value.which == 0) return true;
+  if (!ValueListForValidity(m.view, m.offset, depth - 1, value.which == field::kImmDictionary)) return false;
+  if (dictionary != nullptr && value.which == field::kImmDictionary) {
+    *dictionary = m;
+    if (m.owned) dictionary->view = dictionary->merged;  // the copy's buffer moved
+  }
+  return true;
+}
+
+bool Decoder::ValueListForValidity(std::string_view bytes, size_t off, int depth, bool pairs) {
+  if (depth < 0) return TooDeep(off);
+  WireReader r(bytes, off);
+  FieldKey k;
+  std::string_view v;
+  size_t voff = 0;
+  while (r.NextField(&k)) {
+    if (k.number != 1) {
+      r.Skip(k);
+      continue;
+    }
+    if (!ReadLenField(r, k, &v, &voff)) continue;
+    ir::Constant a, b;
+    if (pairs ? !KeyValuePair(v, voff, depth - 1, &a, &b) : !Value(v, voff, depth - 1, &a)) return false;
+  }
+  return Finish(r);
+}
+
+bool Decoder::KeyValuePair(std::string_view bytes, size_t off, int depth, ir::Constant* key,
+                           ir::Constant* value) {
+  if (depth < 0) return TooDeep(off);
+  WireReader r(bytes, off);
+  FieldKey k;
+  std::string_view v;
+  size_t voff = 0;
+  SubMessage key_msg, value_msg;
+  while (r.NextField(&k)) {
+    if (k.number == 1 || k.number == 2) {
+      if (ReadLenField(r, k, &v, &voff)) (k.number == 1 ? key_msg : value_msg).Merge(v, voff);
+    } else {
+      r.Skip(k);
+    }
+  }
+  if (!Finish(r)) return false;
+  return ValueOf(key_msg, depth - 1, key) && ValueOf(value_msg, depth - 1, value);
+}
+
+bool Decoder::TensorValue(std::string_view bytes, size_t off, int depth, ir::Constant* c) {
+  if (depth < 0) return TooDeep(off);
+  WireReader r(bytes, off);
+  FieldKey k;
+  std::string_view v;
+  size_t voff = 0;
+  OneofMessage value;
+  while (r.NextField(&k)) {
+    if (k.number >= field::kTvFloats && k.number <= field::kTvBytes) {
+      if (ReadLenField(r, k, &v, &voff)) value.Set(k.number, v, voff);
+    } else {
+      r.Skip(k);
+    }
+  }
+  if (!Finish(r)) return false;
+  if (value.which == 0) return true;
+  return RepeatedValues(value.member.view, value.member.offset, depth - 1, value.which, c);
+}
+
+// The Repeated* message of a TensorValue: `values = 1` of the member's type.
+bool Decoder::RepeatedValues(std::string_view bytes, size_t off, int depth, uint32_t tensor_case,
+                             ir::Constant* c) {
+  if (depth < 0) return TooDeep(off);
+  WireReader r(bytes, off);
+  FieldKey k;
+  std::string_view v;
+  size_t voff = 0;
+
+  if (tensor_case == field::kTvBytes) {
+    std::string_view packed;  // singular bytes: the last occurrence wins
+    while (r.NextField(&k)) {
+      if (k.number == 1) {
+        if (ReadLenField(r, k, &v, &voff)) packed = v;
+      } else {
+        r.Skip(k);
+      }
+    }
+    if (!Finish(r)) return false;
+    c->byte_size = packed.size();
+    auto count = SafeElementCount(c->type.tensor);
+    if (count && *count <= kMaxDecodedElements &&
+        DecodePackedBytes(packed, c->type.tensor.dtype, *count, &c->numbers)) {
+      return true;
+    }
+    c->numbers.clear();
+    c->values_elided = true;
+    return true;
+  }
+
+  if (tensor_case == field::kTvStrings) {
+    uint64_t total = 0;
+    int64_t count = 0;
+    while (r.NextField(&k)) {
+      if (k.number == 1) {
+        if (!ReadLenField(r, k, &v, &voff)) continue;
+        total += v.size();
+        if (++count <= kMaxDecodedElements) c->strings.emplace_back(v);
+      } else {
+        r.Skip(k);
+      }
+    }
+    if (!Finish(r)) return false;
+    if (c->byte_size == 0) c->byte_size = total;
+    if (count > kMaxDecodedElements) {
+      c->strings.clear();
+      c->values_elided = true;
+    }
+    return true;
+  }
+
+  // Numbers: decoded while there are at most kMaxDecodedElements of them.
+  int64_t count = 0;
+  auto add = [&](double d) {
+    if (++count <= kMaxDecodedElements) c->numbers.push_back(d);
+  };
+  while (r.NextField(&k)) {
+    if (k.number != 1) {
+      r.Skip(k);
+      continue;
+    }
+    switch (tensor_case) {
+      case field::kTvFloats:
+        wire::ReadRepeatedScalar<WireType::kFixed32>(r, k, [&](uint64_t raw) {
+          float f;
+          auto bits = static_cast<uint32_t>(raw);
+          std::memcpy(&f, &bits, sizeof f);
+          add(f);
+        });
+        break;
+      case field::kTvDoubles:
+        wire::ReadRepeatedScalar<WireType::kFixed64>(r, k, [&](uint64_t raw) {
+          double d;
+          std::memcpy(&d, &raw, sizeof d);
+          add(d);
+        });
+        break;
+      case field::kTvInts:
+        wire::ReadRepeatedScalar<WireType::kVarint>(
+            r, k, [&](uint64_t raw) { add(static_cast<int32_t>(raw)); });
+        break;
+      case field::kTvLongInts:
+        wire::ReadRepeatedScalar<WireType::kVarint>(
+            r, k, [&](uint64_t raw) { add(static_cast<double>(static_cast<int64_t>(raw))); });
+        break;
+      case field::kTvBools:
+        wire::ReadRepeatedScalar<WireType::kVarint>(r, k, [&](uint64_t raw) { add(raw != 0 ? 1 : 0); });
+        break;
+      default:
+        r.Skip(k);
+        break;
+    }
+  }
+  if (!Finish(r)) return false;
+  size_t element_bytes = 1;  // bools
+  if (tensor_case == field::kTvFloats || tensor_case == field::kTvInts) element_bytes = 4;
+  if (tensor_case == field::kTvDoubles || tensor_case == field::kTvLongInts) element_bytes = 8;
+  if (count > kMaxDecodedElements) {
+    c->numbers.clear();
+    c->values_elided = true;
+  }
+  if (c->byte_size == 0) c->byte_size = static_cast<uint64_t>(count) * element_bytes;
+  return true;
+}
+
+}  // namespace
+
+Result<ir::Program> DecodeMilProgram(std::string_view bytes, size_t base_offset, const std::string& file,
+                                     std::vector<std::string>* warnings) {
+  ir::Program program;
+  Decoder decoder(file, warnings);
+  if (!decoder.Program(bytes, base_offset, &program)) return decoder.status();
+  return program;
+}
+
+}  // namespace anepilot::format
