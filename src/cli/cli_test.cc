@@ -134,13 +134,13 @@ TEST(CliErrors, RandomBytesAreCorrupt) {
   ExpectError(path, 6, "corrupt_model");
 }
 
-TEST(CliErrors, TruncatedCorpusModelIsCorrupt) {
+TEST(CliErrors, TruncatedCorpusModelIsTruncated) {
   ANEPILOT_REQUIRE_SHARED();
   std::string whole = Slurp(Corpus("cardscan-fourrecognize/FourRecognize.mlmodel"));
   ASSERT_GT(whole.size(), 1000u);
   std::string path = testing::ScratchDir("cli-truncated") + "/FourRecognize.mlmodel";
   std::ofstream(path, std::ios::binary).write(whole.data(), static_cast<std::streamsize>(whole.size() / 2));
-  ExpectError(path, 6, "corrupt_model");
+  ExpectError(path, 15, "truncated_model");
 }
 
 // ------------------------------------------------------ real models -------

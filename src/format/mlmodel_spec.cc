@@ -1,6 +1,7 @@
 #include "format/mlmodel_spec.h"
 
 #include <memory>
+#include <optional>
 #include <utility>
 
 #include <fmt/format.h>
@@ -10,6 +11,7 @@
 #include "format/mlmodel_features.h"
 #include "format/mil_wire_decoder.h"
 #include "format/nn_layers.h"
+#include "format/wire_reader.h"
 
 namespace anepilot::format {
 namespace spec = CoreML::Specification;
@@ -38,6 +40,43 @@ void ClassLabelsToIr(const Classifier& c, ir::Model* out) {
     out->warnings.push_back(
         fmt::format("{} class labels; the first {} are kept", total, kMaxClassLabels));
   }
+}
+
+// Whether bytes that libprotobuf refused are a Core ML model cut short (an
+// incomplete download or copy) rather than damaged or foreign bytes: the
+// file starts with specificationVersion (field 1, which every encoder writes
+// first) holding a plausible version, every top-level field before the cut
+// is a field of Model with its declared wire type, and a field runs past the
+// end of the file. Returns the offset of the field the file ends in.
+// Random bytes practically never pass the first two tests.
+std::optional<size_t> TruncationOffset(std::string_view bytes) {
+  constexpr uint64_t kMaxPlausibleSpecVersion = 1000;
+  wire::WireReader r(bytes, 0);
+  wire::FieldKey k;
+  bool first = true;
+  while (true) {
+    size_t field_start = r.offset();
+    if (!r.NextField(&k)) break;
+    const auto* field = spec::Model::descriptor()->FindFieldByNumber(static_cast<int>(k.number));
+    if (field == nullptr) return std::nullopt;
+    bool len = field->type() == google::protobuf::FieldDescriptor::TYPE_MESSAGE ||
+               field->type() == google::protobuf::FieldDescriptor::TYPE_BYTES;
+    if ((len ? wire::WireType::kLen : wire::WireType::kVarint) != k.type) return std::nullopt;
+    if (first) {
+      uint64_t version = 0;
+      if (k.number != 1) return std::nullopt;
+      if (!r.ReadVarint(&version)) break;
+      if (version == 0 || version > kMaxPlausibleSpecVersion) return std::nullopt;
+      first = false;
+      continue;
+    }
+    if (!r.Skip(k)) {
+      if (r.error().kind == wire::WireErrorKind::kTruncated) return field_start;
+      return std::nullopt;
+    }
+  }
+  if (r.error().kind == wire::WireErrorKind::kTruncated) return r.error().offset;
+  return std::nullopt;
 }
 
 // The name of the Type oneof member that is set ("mlProgram", ...), empty
@@ -158,9 +197,15 @@ Result<ir::Model> ParseModelSpec(std::string_view bytes, const std::string& file
                                                static_cast<int>(bytes.size()));
   bool parsed = message->MergePartialFromCodedStream(&input) && input.ConsumedEntireMessage();
   if (!parsed) {
+    if (auto cut = TruncationOffset(bytes)) {
+      return TruncatedModel(fmt::format(
+          "{}: the model file is truncated: it ends inside a field that starts at byte {} "
+          "(the file has {} bytes); an incomplete download or copy? Copy or export the model again",
+          file, *cut, bytes.size()));
+    }
     return CorruptModel(fmt::format(
-        "{}: not a Core ML model protobuf (parse failed after {} of {} bytes); the file may be "
-        "truncated or not a .mlmodel",
+        "{}: not a Core ML model protobuf (parse failed after {} of {} bytes); the file is "
+        "damaged or not a .mlmodel",
         file, input.CurrentPosition(), bytes.size()));
   }
   if (message->Type_case() == spec::Model::TYPE_NOT_SET && message->specificationversion() == 0 &&

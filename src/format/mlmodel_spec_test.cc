@@ -2,6 +2,7 @@
 // values come from coremltools' protobuf bindings reading the same files.
 #include <random>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "format/mlmodel_test_util.h"
@@ -133,7 +134,7 @@ TEST(ModelSpecTest, EmptyInputIsCorrupt) {
   EXPECT_EQ(r.status().message().rfind("empty.mlmodel: ", 0), 0u) << r.status().message();
 }
 
-TEST(ModelSpecTest, TruncatedModelIsCorruptAndNamesTheFile) {
+TEST(ModelSpecTest, TruncatedModelIsTruncatedAndNamesTheFileAndOffset) {
   ANEPILOT_REQUIRE_SHARED();
   std::string path = CorpusFile("faceapp-problem1/problem1.mlpackage/Data/com.apple.CoreML/model.mlmodel");
   auto bytes = ReadFileToString(path);
@@ -141,10 +142,12 @@ TEST(ModelSpecTest, TruncatedModelIsCorruptAndNamesTheFile) {
   for (size_t keep : {bytes->size() / 2, bytes->size() - 1, size_t{1000}, size_t{3}}) {
     auto r = ParseModelSpec(std::string_view(*bytes).substr(0, keep), path);
     ASSERT_FALSE(r.ok()) << keep;
-    EXPECT_EQ(r.status().code(), StatusCode::kCorruptModel) << keep;
-    EXPECT_EQ(r.status().message().rfind(path + ": not a Core ML model protobuf", 0), 0u)
+    EXPECT_EQ(r.status().code(), StatusCode::kTruncatedModel) << keep << ": " << r.status().ToString();
+    EXPECT_EQ(r.status().message().rfind(path + ": the model file is truncated", 0), 0u)
         << r.status().message();
-    EXPECT_NE(r.status().message().find("truncated"), std::string::npos);
+    EXPECT_NE(r.status().message().find(fmt::format("(the file has {} bytes)", keep)), std::string::npos)
+        << r.status().message();
+    EXPECT_NE(r.status().message().find("export the model again"), std::string::npos);
   }
 }
 

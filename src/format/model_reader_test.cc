@@ -74,14 +74,14 @@ TEST(ReadModelBadInput, RandomBytesAreCorrupt) {
   EXPECT_TRUE(Contains(s.message(), f.string())) << s.message();
 }
 
-TEST(ReadModelBadInput, TruncatedModelIsCorrupt) {
+TEST(ReadModelBadInput, TruncatedModelIsTruncated) {
   ANEPILOT_REQUIRE_SHARED();
   auto whole = ReadFileToString(Corpus("swiftbrain-mnist-keras-mlp/mnist_model.mlmodel"));
   ASSERT_TRUE(whole.ok());
   fs::path f = fs::path(anepilot::testing::ScratchDir("truncated")) / "truncated.mlmodel";
   WriteFile(f, whole->substr(0, whole->size() / 2));
   Status s = ReadStatus(f.string());
-  EXPECT_EQ(s.code(), StatusCode::kCorruptModel) << s.ToString();
+  EXPECT_EQ(s.code(), StatusCode::kTruncatedModel) << s.ToString();
   EXPECT_TRUE(Contains(s.message(), f.string())) << s.message();
 }
 
@@ -387,14 +387,16 @@ TEST(ReadModelCompiled, EspressoWithAndWithoutMetadata) {
   EXPECT_EQ(chiron->inputs[0].type.flexibility.ranges.at(0).upper, -1);  // [[1, -1], ...]
   EXPECT_EQ(chiron->program.functions.at(0).body.ops.size(), 14u);
   EXPECT_EQ(chiron->program.functions[0].body.ops[1].type, "convolution");
-  EXPECT_TRUE(Contains(chiron->description_note, "coremldata.bin is a private binary format"));
+  EXPECT_TRUE(Contains(chiron->description_note, "inputs and outputs from metadata.json"));
+  EXPECT_TRUE(Contains(chiron->description_note, "the rest of coremldata.bin (a private binary format) is not read"));
 
   auto cardscan = ReadModel(Corpus("cardscan-findfour-mlmodelc/FindFour.mlmodelc"));
   ASSERT_TRUE(cardscan.ok()) << cardscan.status().ToString();
   EXPECT_EQ(cardscan->spec_version, 0);
   EXPECT_TRUE(Contains(cardscan->description_note,
-                       "input/output descriptions unavailable without metadata.json"));
-  ASSERT_EQ(cardscan->inputs.size(), 1u);  // inferred: the one blob no layer writes
+                       "inputs, outputs and metadata from the model description embedded in coremldata.bin"));
+  ASSERT_EQ(cardscan->inputs.size(), 1u);
+  EXPECT_EQ(cardscan->inputs[0].type.kind, ir::FeatureType::Kind::kImage);
   EXPECT_EQ(cardscan->weights.state, WeightsInfo::State::kPresent);
 }
 

@@ -1,0 +1,400 @@
+// The wire decoder against its oracle (the libprotobuf-based MilProgramToIr):
+// every ML Program of the shared corpus, and hand-made programs exercising
+// protobuf's encoding freedoms (merged messages, oneof replacement, packed and
+// unpacked numbers, unknown fields), must decode to the same IR; plus the
+// decoder's own errors (truncated vs corrupt, nesting limits).
+#include "format/mil_wire_decoder.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <functional>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "base/mapped_file.h"
+#include "base/test_paths.h"
+#include "format/ir_diff_for_tests.h"
+#include "format/mlmodel_program.h"
+#include "proto/MIL.pb.h"
+#include "proto/Model.pb.h"
+
+namespace anepilot::format {
+namespace {
+namespace mil = CoreML::Specification::MILSpec;
+namespace spec = CoreML::Specification;
+using testing::FirstProgramDifference;
+
+struct Decoded {
+  Result<ir::Program> program = Internal("not decoded");
+  std::vector<std::string> warnings;
+};
+
+Decoded Oracle(const std::string& bytes) {
+  Decoded d;
+  mil::Program message;
+  if (!message.ParseFromString(bytes)) {
+    d.program = CorruptModel("oracle: the program does not parse");
+    return d;
+  }
+  d.program = MilProgramToIr(&message, "oracle", &d.warnings);
+  return d;
+}
+
+Decoded Wire(const std::string& bytes) {
+  Decoded d;
+  d.program = DecodeMilProgram(bytes, 0, "wire", &d.warnings);
+  return d;
+}
+
+// Both readers accept `bytes` and agree on the IR and the warnings.
+void ExpectSameAsOracle(const std::string& bytes, const std::string& what) {
+  Decoded o = Oracle(bytes);
+  Decoded w = Wire(bytes);
+  ASSERT_TRUE(o.program.ok()) << what << ": " << o.program.status().ToString();
+  ASSERT_TRUE(w.program.ok()) << what << ": " << w.program.status().ToString();
+  EXPECT_EQ(FirstProgramDifference(*o.program, *w.program), "") << what;
+  EXPECT_EQ(o.warnings, w.warnings) << what;
+}
+
+// The ML Programs of a Model, including those of pipeline stages.
+void CollectPrograms(const spec::Model& m, std::vector<std::string>* out) {
+  if (m.Type_case() == spec::Model::kMlProgram) out->push_back(m.mlprogram());
+  const spec::Pipeline* p = nullptr;
+  if (m.has_pipeline()) p = &m.pipeline();
+  if (m.has_pipelineclassifier()) p = &m.pipelineclassifier().pipeline();
+  if (m.has_pipelineregressor()) p = &m.pipelineregressor().pipeline();
+  if (p != nullptr) {
+    for (const auto& stage : p->models()) CollectPrograms(stage, out);
+  }
+}
+
+TEST(MilWireDecoder, EveryCorpusProgramDecodesExactlyAsTheOracle) {
+  ANEPILOT_REQUIRE_SHARED();
+  size_t files = 0, programs = 0, ops = 0;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(::anepilot::testing::CorpusDir())) {
+    if (!entry.is_regular_file() || entry.path().extension() != ".mlmodel") continue;
+    auto bytes = ReadFileToString(entry.path().string());
+    ASSERT_TRUE(bytes.ok()) << bytes.status().ToString();
+    spec::Model model;
+    if (!model.ParseFromString(*bytes)) continue;  // the corpus holds deliberately broken files too
+    ++files;
+    std::vector<std::string> found;
+    CollectPrograms(model, &found);
+    for (size_t i = 0; i < found.size(); ++i) {
+      std::string what = entry.path().string() + " program " + std::to_string(i);
+      ExpectSameAsOracle(found[i], what);
+      auto w = Wire(found[i]);
+      if (w.program.ok()) {
+        for (const auto& fn : w.program->functions) ops += fn.CountOps();
+      }
+      ++programs;
+    }
+  }
+  // The corpus has ML Programs of several coremltools versions, a pipeline
+  // of ML Programs and a multifunction program; an empty walk is a failure.
+  EXPECT_GE(programs, 8u) << files << " model files read";
+  EXPECT_GE(ops, 5000u);
+  std::cout << "compared " << programs << " programs (" << ops << " ops) from " << files
+            << " model files\n";
+}
+
+// ------------------------------------------------------- hand-made input ----
+
+void SetTensorType(mil::ValueType* t, mil::DataType dtype, const std::vector<int64_t>& dims) {
+  auto* tt = t->mutable_tensortype();
+  tt->set_datatype(dtype);
+  tt->set_rank(static_cast<int64_t>(dims.size()));
+  for (int64_t d : dims) {
+    if (d < 0) {
+      tt->add_dimensions()->mutable_unknown()->set_variadic(false);
+    } else {
+      tt->add_dimensions()->mutable_constant()->set_size(static_cast<uint64_t>(d));
+    }
+  }
+}
+
+mil::Operation NamedOp(const std::string& type, const std::string& name, const std::string& output) {
+  mil::Operation op;
+  op.set_type(type);
+  auto* o = op.add_outputs();
+  o->set_name(output);
+  SetTensorType(o->mutable_type(), mil::FLOAT32, {1, -1, 4});
+  auto* n = op.add_attributes();
+  n->set_key("name");
+  SetTensorType(n->mutable_value()->mutable_type(), mil::STRING, {});
+  n->mutable_value()->mutable_immediatevalue()->mutable_tensor()->mutable_strings()->add_values(name);
+  return op;
+}
+
+std::string ProgramWithOps(const std::vector<std::string>& ops, const std::string& opset = "CoreML7") {
+  mil::Program p;
+  p.set_version(1);
+  auto* attr = p.add_attributes();
+  attr->set_key("buildInfo");
+  auto* dict = attr->mutable_value()->mutable_immediatevalue()->mutable_dictionary();
+  auto* kv = dict->add_values();
+  kv->mutable_key()->mutable_immediatevalue()->mutable_tensor()->mutable_strings()->add_values("coremltools-version");
+  kv->mutable_value()->mutable_immediatevalue()->mutable_tensor()->mutable_strings()->add_values("9.0");
+  auto* fn = p.add_functions();
+  fn->set_key("main");
+  fn->mutable_value()->set_opset(opset);
+  auto* in = fn->mutable_value()->add_inputs();
+  in->set_name("x");
+  SetTensorType(in->mutable_type(), mil::FLOAT16, {1, 3});
+  auto* other = fn->mutable_value()->add_block_specializations();
+  other->set_key("CoreML5");
+  other->mutable_value()->add_operations("\xff\xff");  // never decoded: not the function's opset
+  auto* block = fn->mutable_value()->add_block_specializations();
+  block->set_key("CoreML7");
+  for (const auto& op : ops) block->mutable_value()->add_operations(op);
+  block->mutable_value()->add_outputs("y");
+  return p.SerializeAsString();
+}
+
+std::string PutVarint(uint64_t v) {
+  std::string out;
+  while (v >= 0x80) {
+    out.push_back(static_cast<char>((v & 0x7f) | 0x80));
+    v >>= 7;
+  }
+  out.push_back(static_cast<char>(v));
+  return out;
+}
+std::string Len(uint32_t field, const std::string& bytes) {
+  return PutVarint((field << 3) | 2) + PutVarint(bytes.size()) + bytes;
+}
+
+TEST(MilWireDecoder, ConstantsOfEveryKindMatchTheOracle) {
+  std::vector<std::string> ops;
+  auto add_const = [&](const std::string& name, const std::function<void(mil::Value*)>& fill) {
+    mil::Operation op = NamedOp("const", name, name);
+    auto* val = op.add_attributes();
+    val->set_key("val");
+    fill(val->mutable_value());
+    ops.push_back(op.SerializeAsString());
+  };
+  add_const("floats", [](mil::Value* v) {
+    SetTensorType(v->mutable_type(), mil::FLOAT32, {3});
+    for (float f : {1.5f, -2.0f, 1e30f}) v->mutable_immediatevalue()->mutable_tensor()->mutable_floats()->add_values(f);
+  });
+  add_const("many_ints", [](mil::Value* v) {
+    SetTensorType(v->mutable_type(), mil::INT32, {100});
+    for (int i = 0; i < 100; ++i) v->mutable_immediatevalue()->mutable_tensor()->mutable_ints()->add_values(-i);
+  });
+  add_const("longs", [](mil::Value* v) {
+    SetTensorType(v->mutable_type(), mil::INT64, {2});
+    v->mutable_immediatevalue()->mutable_tensor()->mutable_longints()->add_values(-(1ll << 40));
+    v->mutable_immediatevalue()->mutable_tensor()->mutable_longints()->add_values(7);
+  });
+  add_const("doubles_unknown_shape", [](mil::Value* v) {
+    SetTensorType(v->mutable_type(), mil::FLOAT64, {-1});
+    v->mutable_immediatevalue()->mutable_tensor()->mutable_doubles()->add_values(0.25);
+  });
+  add_const("bools", [](mil::Value* v) {
+    SetTensorType(v->mutable_type(), mil::BOOL, {2});
+    v->mutable_immediatevalue()->mutable_tensor()->mutable_bools()->add_values(true);
+    v->mutable_immediatevalue()->mutable_tensor()->mutable_bools()->add_values(false);
+  });
+  add_const("bf16_bytes", [](mil::Value* v) {
+    SetTensorType(v->mutable_type(), mil::BFLOAT16, {2});
+    v->mutable_immediatevalue()->mutable_tensor()->mutable_bytes()->set_values(std::string("\x80\x3f\x00\xc0", 4));
+  });
+  add_const("int4_bytes", [](mil::Value* v) {
+    SetTensorType(v->mutable_type(), mil::INT4, {4});
+    v->mutable_immediatevalue()->mutable_tensor()->mutable_bytes()->set_values(std::string("\x12\x34", 2));
+  });
+  add_const("blob", [](mil::Value* v) {
+    SetTensorType(v->mutable_type(), mil::FLOAT16, {64, 3, 3, 3});
+    v->mutable_blobfilevalue()->set_filename("@model_path/weights/weight.bin");
+    v->mutable_blobfilevalue()->set_offset(64);
+  });
+  add_const("unranked", [](mil::Value* v) { v->mutable_type()->mutable_tensortype()->set_rank(-1); });
+  add_const("tuple_value", [](mil::Value* v) {
+    auto* tuple = v->mutable_type()->mutable_tupletype();
+    SetTensorType(tuple->add_types(), mil::INT32, {});
+    v->mutable_type()->mutable_tupletype()->add_types()->mutable_listtype()->mutable_type()->mutable_tensortype()->set_datatype(mil::FLOAT16);
+    SetTensorType(v->mutable_immediatevalue()->mutable_tuple()->add_values()->mutable_type(), mil::INT32, {});
+  });
+  add_const("dict_and_state_types", [](mil::Value* v) {
+    auto* d = v->mutable_type()->mutable_dictionarytype();
+    SetTensorType(d->mutable_keytype(), mil::STRING, {});
+    SetTensorType(d->mutable_valuetype()->mutable_statetype()->mutable_wrappedtype(), mil::FLOAT16, {1, 8});
+  });
+  // An op without a name attribute, with a variadic input and a nested block.
+  mil::Operation loop;
+  loop.set_type("while_loop");
+  loop.add_outputs()->set_name("loop_out");
+  auto* in = loop.add_inputs();
+  in->set_key("loop_vars");
+  in->mutable_value()->add_arguments()->set_name("x");
+  SetTensorType(in->mutable_value()->add_arguments()->mutable_value()->mutable_type(), mil::INT32, {});
+  auto* body = loop.add_blocks();
+  body->add_inputs()->set_name("i");
+  body->add_operations(NamedOp("add", "inner_add", "inner").SerializeAsString());
+  body->add_outputs("inner");
+  ops.push_back(loop.SerializeAsString());
+
+  ExpectSameAsOracle(ProgramWithOps(ops), "constants");
+  auto w = Wire(ProgramWithOps(ops));
+  ASSERT_TRUE(w.program.ok());
+  const auto& decoded = w.program->functions.at(0).body.ops;
+  EXPECT_EQ(decoded.back().name, "loop_out");  // named by its first output
+  EXPECT_EQ(w.program->attributes.at("buildInfo.coremltools-version"), "9.0");
+}
+
+TEST(MilWireDecoder, EncodingFreedomsReadAsLibprotobufReadsThem) {
+  mil::Operation base = NamedOp("relu", "r", "y");
+  std::string op = base.SerializeAsString();
+  // Unknown fields of every wire type (incl. a group) inside the operation.
+  std::string unknown = PutVarint((40 << 3) | 0) + PutVarint(99) + PutVarint((41 << 3) | 1) + std::string(8, 'a') +
+                        PutVarint((42 << 3) | 5) + std::string(4, 'b') + Len(43, "zz") + PutVarint((44 << 3) | 3) +
+                        PutVarint((1 << 3) | 0) + PutVarint(1) + PutVarint((44 << 3) | 4);
+  // A second `type` (scalar string: the last wins) and a known field number
+  // with the wrong wire type (skipped as unknown).
+  std::string later_type = Len(1, "sigmoid") + PutVarint((3 << 3) | 0) + PutVarint(5);
+  // A second occurrence of an output's type (a singular message): merged, so
+  // the dimensions of both occurrences count.
+  mil::NamedValueType out2;
+  out2.set_name("y");
+  SetTensorType(out2.mutable_type(), mil::FLOAT16, {2});
+  std::string extra_type = Len(2, out2.type().SerializeAsString());
+  std::string output_twice = Len(3, out2.SerializeAsString() + extra_type);
+  // An attribute whose tensor value switches oneof member (floats, then
+  // ints: ints win) and whose ints come packed then unpacked.
+  std::string ints_packed = Len(1, PutVarint(1) + PutVarint(2));
+  std::string ints_unpacked = PutVarint((1 << 3) | 0) + PutVarint(3);
+  std::string tensor = Len(1, PutVarint((1 << 3) | 5) + std::string("\x00\x00\x80\x3f", 4)) +
+                       Len(2, ints_packed + ints_unpacked);
+  mil::ValueType int_type;
+  SetTensorType(&int_type, mil::INT32, {3});
+  std::string value = Len(2, int_type.SerializeAsString()) + Len(3, Len(1, tensor));
+  std::string attribute = Len(5, Len(1, "axes") + Len(2, value));
+  // A binding that names a value, then holds a constant (oneof: the
+  // constant wins), and another the other way round.
+  std::string binding_value = Len(2, Len(2, int_type.SerializeAsString()));
+  std::string arg = Len(1, Len(1, "a") + binding_value) + Len(1, binding_value + Len(1, "b"));
+  std::string input = Len(2, Len(1, "x") + Len(2, arg));
+
+  std::string variant = op + unknown + later_type + output_twice + attribute + input;
+  ExpectSameAsOracle(ProgramWithOps({variant}), "encoding freedoms");
+  auto w = Wire(ProgramWithOps({variant}));
+  ASSERT_TRUE(w.program.ok());
+  const ir::Op& decoded = w.program->functions.at(0).body.ops.at(0);
+  EXPECT_EQ(decoded.type, "sigmoid");
+  ASSERT_EQ(decoded.outputs.size(), 2u);
+  EXPECT_EQ(decoded.outputs[1].type.ToString(), "fp16[2, 2]");
+  ASSERT_NE(decoded.attribute("axes"), nullptr);
+  EXPECT_EQ(decoded.attribute("axes")->numbers, (std::vector<double>{1, 2, 3}));
+  ASSERT_EQ(decoded.inputs.at(0).bindings.size(), 2u);
+  EXPECT_TRUE(decoded.inputs[0].bindings[0].is_constant());
+  EXPECT_EQ(decoded.inputs[0].bindings[1].name, "b");
+}
+
+TEST(MilWireDecoder, AFunctionWithoutABlockForItsOpsetReadsTheFirstWithAWarning) {
+  std::string bytes = ProgramWithOps({NamedOp("relu", "r", "y").SerializeAsString()}, "CoreML9");
+  // The first block's operation (0xff 0xff) is decoded now, and is corrupt:
+  // both readers refuse.
+  EXPECT_FALSE(Oracle(bytes).program.ok());
+  EXPECT_EQ(Wire(bytes).program.status().code(), StatusCode::kCorruptModel);
+
+  mil::Program p;
+  auto* fn = p.add_functions();
+  fn->set_key("main");
+  fn->mutable_value()->set_opset("CoreML9");
+  fn->mutable_value()->add_block_specializations()->set_key("CoreML7");
+  p.add_functions()->set_key("empty");
+  ExpectSameAsOracle(p.SerializeAsString(), "opset fallback");
+  auto w = Wire(p.SerializeAsString());
+  ASSERT_EQ(w.warnings.size(), 2u);
+  EXPECT_NE(w.warnings[0].find("read the 'CoreML7' block instead"), std::string::npos);
+}
+
+TEST(MilWireDecoder, ATruncatedProgramIsTruncatedAtEveryCut) {
+  std::string op = NamedOp("relu", "r", "y").SerializeAsString();
+  std::string bytes = ProgramWithOps({op, op});
+  // Top-level field boundaries: a cut there is a shorter valid program.
+  std::vector<size_t> boundaries = {0};
+  {
+    size_t pos = 0;
+    mil::Program whole;
+    ASSERT_TRUE(whole.ParseFromString(bytes));
+    // version (2 bytes), attributes, functions: find boundaries by walking.
+    while (pos < bytes.size()) {
+      uint64_t tag = static_cast<uint8_t>(bytes[pos++]);
+      if ((tag & 7) == 0) {
+        while (static_cast<uint8_t>(bytes[pos++]) & 0x80) {}
+      } else {
+        uint64_t n = 0;
+        int shift = 0;
+        uint8_t b;
+        do {
+          b = static_cast<uint8_t>(bytes[pos++]);
+          n |= static_cast<uint64_t>(b & 0x7f) << shift;
+          shift += 7;
+        } while (b & 0x80);
+        pos += n;
+      }
+      boundaries.push_back(pos);
+    }
+  }
+  for (size_t len = 1; len < bytes.size(); ++len) {
+    auto w = Wire(bytes.substr(0, len));
+    if (std::find(boundaries.begin(), boundaries.end(), len) != boundaries.end()) continue;
+    ASSERT_FALSE(w.program.ok()) << len;
+    EXPECT_EQ(w.program.status().code(), StatusCode::kTruncatedModel) << len << ": " << w.program.status().ToString();
+  }
+  auto w = Wire(bytes.substr(0, bytes.size() - 3));
+  EXPECT_NE(w.program.status().message().find("copy or export the model again"), std::string::npos);
+}
+
+TEST(MilWireDecoder, MalformedBytesAreCorruptNamingTheOperation) {
+  std::string good = NamedOp("relu", "r", "y").SerializeAsString();
+  std::string bad = good + std::string("\x0f", 1);  // wire type 7
+  auto w = Wire(ProgramWithOps({good, bad}));
+  ASSERT_FALSE(w.program.ok());
+  EXPECT_EQ(w.program.status().code(), StatusCode::kCorruptModel);
+  EXPECT_NE(w.program.status().message().find("function 'main', operation 1 of a depth-0 block"), std::string::npos)
+      << w.program.status().message();
+  // A length inside an operation that runs past the operation's end is
+  // corruption, not truncation: the file itself is whole.
+  std::string overlong = good + Len(1, "x").substr(0, 2);
+  overlong[overlong.size() - 1] = 50;
+  EXPECT_EQ(Wire(ProgramWithOps({overlong})).program.status().code(), StatusCode::kCorruptModel);
+  EXPECT_FALSE(Oracle(ProgramWithOps({overlong})).program.ok());
+}
+
+TEST(MilWireDecoder, NestingLimitsHoldLikeTheOracle) {
+  // Blocks nested 40 deep (cond inside cond): refused by both.
+  std::string inner = NamedOp("relu", "r", "y").SerializeAsString();
+  for (int i = 0; i < 40; ++i) {
+    mil::Operation cond;
+    cond.set_type("cond");
+    cond.add_outputs()->set_name("c" + std::to_string(i));
+    cond.add_blocks()->add_operations(inner);
+    inner = cond.SerializeAsString();
+  }
+  auto w = Wire(ProgramWithOps({inner}));
+  EXPECT_EQ(w.program.status().code(), StatusCode::kCorruptModel);
+  EXPECT_FALSE(Oracle(ProgramWithOps({inner})).program.ok());
+
+  // Tuple types nested 200 deep inside one operation: beyond protobuf's
+  // recursion limit for both readers.
+  mil::ValueType t;
+  SetTensorType(&t, mil::INT32, {});
+  for (int i = 0; i < 200; ++i) {
+    mil::ValueType outer;
+    *outer.mutable_tupletype()->add_types() = t;
+    t = outer;
+  }
+  mil::Operation op = NamedOp("relu", "r", "y");
+  *op.mutable_outputs(0)->mutable_type() = t;
+  std::string deep = op.SerializeAsString();
+  EXPECT_FALSE(Oracle(ProgramWithOps({deep})).program.ok());
+  EXPECT_EQ(Wire(ProgramWithOps({deep})).program.status().code(), StatusCode::kCorruptModel);
+}
+
+}  // namespace
+}  // namespace anepilot::format
