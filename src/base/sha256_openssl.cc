@@ -1,5 +1,13 @@
-// SHA-256 through OpenSSL's EVP interface (non-Apple platforms).
-#include <openssl/evp.h>
+// SHA-256 through OpenSSL's low-level SHA256_* functions (non-Apple platforms).
+//
+// Not EVP: in OpenSSL 3 the first EVP digest call initialises the library
+// (reads openssl.cnf, registers every cipher and digest), about 1 ms of CPU
+// that the runtime would pay at every app launch before its first result
+// (the crash guard and the content hash use SHA-256 on that path). The
+// low-level functions are deprecated in 3.0 but compute the same digest with
+// the same CPU-specific code and no global initialisation.
+#define OPENSSL_SUPPRESS_DEPRECATED
+#include <openssl/sha.h>
 
 #include "base/mapped_file.h"
 #include "base/sha256.h"
@@ -7,30 +15,24 @@
 namespace anepilot {
 
 struct Sha256::Impl {
-  EVP_MD_CTX* ctx = nullptr;
+  SHA256_CTX ctx;
 };
 
-Sha256::Sha256() : impl_(std::make_unique<Impl>()) {
-  impl_->ctx = EVP_MD_CTX_new();
-  EVP_DigestInit_ex(impl_->ctx, EVP_sha256(), nullptr);
-}
+Sha256::Sha256() : impl_(std::make_unique<Impl>()) { SHA256_Init(&impl_->ctx); }
 
-Sha256::~Sha256() { EVP_MD_CTX_free(impl_->ctx); }
+Sha256::~Sha256() = default;
 
-void Sha256::Update(std::string_view bytes) {
-  EVP_DigestUpdate(impl_->ctx, bytes.data(), bytes.size());
-}
+void Sha256::Update(std::string_view bytes) { SHA256_Update(&impl_->ctx, bytes.data(), bytes.size()); }
 
 std::string Sha256::FinishHex() {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_DigestFinal_ex(impl_->ctx, md, &len);
+  unsigned char md[SHA256_DIGEST_LENGTH];
+  SHA256_Final(md, &impl_->ctx);
   static const char* kHex = "0123456789abcdef";
   std::string out;
-  out.reserve(len * 2);
-  for (unsigned int i = 0; i < len; ++i) {
-    out.push_back(kHex[md[i] >> 4]);
-    out.push_back(kHex[md[i] & 15]);
+  out.reserve(SHA256_DIGEST_LENGTH * 2);
+  for (unsigned char byte : md) {
+    out.push_back(kHex[byte >> 4]);
+    out.push_back(kHex[byte & 15]);
   }
   return out;
 }
