@@ -24,14 +24,24 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-// Creates `path` with `bytes`, flushed to stable storage.
-Status WriteFileDurably(const std::string& path, std::string_view bytes) {
+// Inside <root>/v1/<key>/: the boot the entry was installed in, and the stamp
+// that says every byte of the entry reached stable storage.
+constexpr const char* kBootStamp = "boot";
+constexpr const char* kDurableStamp = "durable";
+
+// Creates `path` with `bytes`; flushed to stable storage when `sync`.
+Status WriteNewFile(const std::string& path, std::string_view bytes, bool sync) {
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return IoError(path + ": cannot create: " + std::strerror(errno));
   Status s = WriteFully(fd, bytes, path);
-  if (s.ok()) s = SyncFileDescriptor(fd, path);
+  if (s.ok() && sync) s = SyncFileDescriptor(fd, path);
   ::close(fd);
   return s;
+}
+
+std::string ReadSmallFile(const std::string& path) {
+  auto text = ReadFileToString(path);
+  return text.ok() ? *text : std::string();
 }
 
 bool IsKey(const std::string& key) {
@@ -72,8 +82,8 @@ std::vector<std::string> SortedFiles(const std::string& dir) {
   return files;
 }
 
-Status CopyTreeDurably(const std::string& from, const std::string& to,
-                       const std::function<Status(const std::string&)>& protect) {
+Status CopyTree(const std::string& from, const std::string& to,
+                const std::function<Status(const std::string&)>& protect, bool sync) {
   std::error_code ec;
   for (auto it = fs::recursive_directory_iterator(from, ec); !ec && it != fs::end(it); it.increment(ec)) {
     const std::string rel = it->path().lexically_relative(from).string();
@@ -83,13 +93,36 @@ Status CopyTreeDurably(const std::string& from, const std::string& to,
       if (ec) return IoError(target + ": cannot create directory: " + ec.message());
     } else if (it->is_regular_file()) {
       ANEPILOT_ASSIGN_OR_RETURN(std::string bytes, ReadFileToString(it->path().string()));
-      ANEPILOT_RETURN_IF_ERROR(WriteFileDurably(target, bytes));
+      ANEPILOT_RETURN_IF_ERROR(WriteNewFile(target, bytes, sync));
     } else {
       continue;
     }
     if (protect) ANEPILOT_RETURN_IF_ERROR(protect(target));
   }
   if (ec) return IoError(from + ": cannot list directory: " + ec.message());
+  return Status::Ok();
+}
+
+// fsyncs every file and directory under `dir` (directories after their
+// contents). Files that vanish meanwhile (an eviction) are skipped.
+Status SyncTree(const std::string& dir) {
+  std::vector<std::string> files, dirs = {dir};
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::end(it); it.increment(ec)) {
+    std::error_code type_ec;
+    if (it->is_directory(type_ec)) dirs.push_back(it->path().string());
+    else if (it->is_regular_file(type_ec)) files.push_back(it->path().string());
+  }
+  for (const std::string& f : files) {
+    int fd = ::open(f.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) continue;
+    Status s = SyncFileDescriptor(fd, f);
+    ::close(fd);
+    ANEPILOT_RETURN_IF_ERROR(s);
+  }
+  for (auto d = dirs.rbegin(); d != dirs.rend(); ++d) {
+    if (fs::exists(*d, ec)) ANEPILOT_RETURN_IF_ERROR(SyncDirectory(*d));
+  }
   return Status::Ok();
 }
 
@@ -252,11 +285,48 @@ Result<std::string> CompiledModelStore::Lookup(const std::string& key, const std
   if (it == index.entries.end() || it->second.name != name) {
     return NotFound(EntryPath(key, name) + ": not in the compiled-model store");
   }
+  const std::string entry_dir = dir_ + "/" + key;
+  if (!fs::exists(entry_dir + "/" + kDurableStamp)) {
+    // Installed with deferred durability and not yet stamped durable. Same
+    // boot: its bytes are intact in the page cache (its installer may have
+    // died before the queue ran); finish the job. Another boot (or unknown):
+    // a power cut or OS crash may have torn it; drop it and let the caller
+    // compile again.
+    const std::string boot = BootSessionId();
+    if (boot.empty() || ReadSmallFile(entry_dir + "/" + kBootStamp) != boot) {
+      const std::string trash = NewTempDir("evict");
+      std::error_code ec;
+      fs::create_directories(trash, ec);
+      if (::rename(entry_dir.c_str(), (trash + "/" + key).c_str()) == 0) fs::remove_all(trash, ec);
+      index.entries.erase(it);
+      (void)WriteIndex(index, /*durable=*/false);
+      return NotFound(EntryPath(key, name) +
+                      ": installed before a reboot and never made durable; dropped (compile again)");
+    }
+    MakeDurable(key);
+  }
   it->second.last_used = ++index.clock;
   // Recording a use is on the launch's critical path and losing it to a power
   // cut costs only LRU accuracy: atomic, but not fsynced.
   ANEPILOT_RETURN_IF_ERROR(WriteIndex(index, /*durable=*/false));
   return it->second.path;
+}
+
+void CompiledModelStore::MakeDurable(const std::string& key) {
+  auto job = [dir = dir_, key]() -> Status {
+    const std::string entry_dir = dir + "/" + key;
+    std::error_code ec;
+    if (!fs::exists(entry_dir, ec)) return Status::Ok();  // evicted meanwhile
+    ANEPILOT_RETURN_IF_ERROR(SyncTree(entry_dir));
+    ANEPILOT_RETURN_IF_ERROR(SyncDirectory(dir));  // the rename that put the entry in place
+    if (!fs::exists(entry_dir, ec)) return Status::Ok();
+    return WriteFileAtomically(entry_dir + "/" + kDurableStamp, "", /*durable=*/true);
+  };
+  if (options_.deferred_sync) {
+    options_.deferred_sync->Run(std::move(job));
+  } else {
+    (void)job();
+  }
 }
 
 Result<std::string> CompiledModelStore::Install(
@@ -274,11 +344,16 @@ Result<std::string> CompiledModelStore::Install(
   std::error_code ec;
   fs::create_directories(model, ec);
   if (ec) return IoError(model + ": cannot create directory: " + ec.message());
+  const bool sync_now = !options_.deferred_sync;
   Status written = write(model);
   if (written.ok() && options_.protect_path) written = options_.protect_path(staged);
   if (written.ok() && options_.protect_path) written = options_.protect_path(model);
-  if (written.ok()) written = SyncDirectory(model);
-  if (written.ok()) written = SyncDirectory(staged);
+  // The stamps: which boot wrote the entry, and (synchronous installs) that it
+  // is durable as soon as it is in place.
+  if (written.ok()) written = WriteNewFile(staged + "/" + kBootStamp, BootSessionId(), sync_now);
+  if (written.ok() && sync_now) written = WriteNewFile(staged + "/" + kDurableStamp, "", true);
+  if (written.ok() && sync_now) written = SyncDirectory(model);
+  if (written.ok() && sync_now) written = SyncDirectory(staged);
   if (!written.ok()) {
     fs::remove_all(temp, ec);
     return written;
@@ -295,7 +370,7 @@ Result<std::string> CompiledModelStore::Install(
     // Another thread or process installed the same key first: theirs wins.
   } else {
     fs::remove_all(temp, ec);
-    ANEPILOT_RETURN_IF_ERROR(SyncDirectory(dir_));
+    if (sync_now) ANEPILOT_RETURN_IF_ERROR(SyncDirectory(dir_));
   }
   ANEPILOT_ASSIGN_OR_RETURN(Index index, ReadIndex());
   auto it = index.entries.find(key);
@@ -308,7 +383,10 @@ Result<std::string> CompiledModelStore::Install(
   it->second.last_used = ++index.clock;
   const std::string path = it->second.path;
   ANEPILOT_RETURN_IF_ERROR(EvictLocked(index, options_.byte_budget, key));
-  ANEPILOT_RETURN_IF_ERROR(WriteIndex(index, /*durable=*/true));
+  // Deferred: the index follows the entry's own durability (ReadIndex adopts
+  // entries the index does not know, so a lost index costs only LRU order).
+  ANEPILOT_RETURN_IF_ERROR(WriteIndex(index, /*durable=*/sync_now));
+  if (!sync_now) MakeDurable(key);
   return path;
 }
 
@@ -317,7 +395,7 @@ Result<std::string> CompiledModelStore::InstallDirectory(const std::string& key,
   std::error_code ec;
   if (!fs::is_directory(compiled_dir, ec)) return NotFound(compiled_dir + ": compiled model directory not found");
   return Install(key, name, [&](const std::string& target) {
-    return CopyTreeDurably(compiled_dir, target, options_.protect_path);
+    return CopyTree(compiled_dir, target, options_.protect_path, /*sync=*/!options_.deferred_sync);
   });
 }
 
@@ -335,7 +413,7 @@ Result<std::string> CompiledModelStore::InstallFiles(
       std::error_code ec;
       fs::create_directories(fs::path(path).parent_path(), ec);
       if (ec) return IoError(path + ": cannot create parent directory: " + ec.message());
-      ANEPILOT_RETURN_IF_ERROR(WriteFileDurably(path, bytes));
+      ANEPILOT_RETURN_IF_ERROR(WriteNewFile(path, bytes, /*sync=*/!options_.deferred_sync));
       if (options_.protect_path) ANEPILOT_RETURN_IF_ERROR(options_.protect_path(path));
     }
     return Status::Ok();

@@ -11,10 +11,25 @@
 // also get a stable path. "v1" versions the layout: a future layout lives
 // beside it and this one can be deleted whole.
 //
-// Installs are atomic: files are written and fsync()ed into a temp directory,
-// then renamed into place, so a reader never sees half an entry and a crash
-// leaves only a temp directory (removed by the next Open once its process is
-// gone). Entries past the byte budget are evicted least recently used first.
+// Installs are atomic: files are written into a temp directory, then renamed
+// into place, so a reader never sees half an entry and a crash leaves only a
+// temp directory (removed by the next Open once its process is gone). Entries
+// past the byte budget are evicted least recently used first.
+//
+// Durability: each entry holds two stamps beside <name>.mlmodelc: "boot" (the
+// BootSessionId it was installed in) and "durable" (written, fsynced, once
+// every byte of the entry is on stable storage).
+//   - Without deferred_sync: files and directories are fsynced before the
+//     rename, and "durable" is part of the entry from the start.
+//   - With deferred_sync (what the runtime uses: the first launch's install is
+//     on the way to the first result): the entry is renamed into place from
+//     the page cache, usable at once and intact across any process death; the
+//     fsyncs and the "durable" stamp run on the queue.
+//   Lookup of an entry without "durable": installed in this boot -> its bytes
+//   are intact, the fsyncs are (re)queued and the path returned; installed in
+//   another boot -> a power cut / OS crash may have torn it: it is dropped
+//   and Lookup says kNotFound (the caller compiles again). An entry is never
+//   served torn.
 //
 // Thread- and process-safe: every index change happens under an exclusive
 // flock() on <root>/v1/lock, taken through a fresh file descriptor per call, so
@@ -25,11 +40,13 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "anepilot/result.h"
+#include "base/deferred_sync.h"
 
 namespace anepilot::runtime {
 
@@ -38,8 +55,12 @@ struct CompiledModelStoreOptions {
   uint64_t byte_budget = uint64_t{4} << 30;
   // Called on every file and directory an install creates, before it becomes
   // visible (on iOS: set NSFileProtectionCompleteUntilFirstUserAuthentication).
-  // An error aborts the install.
+  // An error aborts the install. (The entry's two stamp files, which hold no
+  // model data, are not passed to it.)
   std::function<Status(const std::string& path)> protect_path;
+  // Optional: fsyncs of installs run on this queue instead of before the
+  // install returns (see "Durability" above). Shared with the caller.
+  std::shared_ptr<DeferredSync> deferred_sync;
 };
 
 struct StoreEntry {
@@ -93,6 +114,9 @@ class CompiledModelStore {
                               const std::function<Status(const std::string& target)>& write);
   Result<Index> ReadIndex();             // caller holds the lock
   Status WriteIndex(const Index& index, bool durable);  // caller holds the lock
+  // fsyncs the entry's files and directories and then writes its "durable"
+  // stamp: on the deferred_sync queue when there is one, else now.
+  void MakeDurable(const std::string& key);
   Status EvictLocked(Index& index, uint64_t budget, const std::string& keep_key);
   std::string EntryPath(const std::string& key, const std::string& name) const;
   std::string NewTempDir(const std::string& tag);

@@ -74,6 +74,53 @@ TEST_F(StoreTest, InstallsAtAStableContentAddressedPath) {
   fs::remove_all(root_ + "-src");
 }
 
+// Deferred durability: the entry is usable the moment Install returns (it is
+// in place, whole, in the page cache); the queue then fsyncs it and stamps it.
+TEST_F(StoreTest, ADeferredInstallIsUsableAtOnceAndStampedDurableByTheQueue) {
+  auto sync = std::make_shared<DeferredSync>();
+  CompiledModelStoreOptions o;
+  o.root = root_;
+  o.deferred_sync = sync;
+  auto store = CompiledModelStore::Open(o);
+  ASSERT_TRUE(store.ok());
+  const std::string key = CompiledModelStore::HashFiles(ModelFiles(3));
+  auto path = store->InstallFiles(key, "Deferred", ModelFiles(3));
+  ASSERT_TRUE(path.ok()) << path.status().ToString();
+  EXPECT_EQ(*CompiledModelStore::HashPath(*path), key);
+  sync->Flush();
+  EXPECT_EQ(sync->failures(), 0u) << sync->last_error().ToString();
+  EXPECT_TRUE(fs::exists(root_ + "/v1/" + key + "/durable"));
+  CompiledModelStore again = Open();
+  EXPECT_EQ(*again.Lookup(key, "Deferred"), *path);
+}
+
+// An entry that never got its "durable" stamp: in this boot its bytes are
+// intact (its installer died before the queue ran) and it is kept and
+// stamped; from another boot it may be torn by the power cut, so it is
+// dropped and the caller compiles again.
+TEST_F(StoreTest, AnEntryNeverMadeDurableIsKeptInThisBootAndDroppedAfterAReboot) {
+  CompiledModelStore store = Open();
+  const std::string key = CompiledModelStore::HashFiles(ModelFiles(4));
+  auto path = store.InstallFiles(key, "Unstamped", ModelFiles(4));
+  ASSERT_TRUE(path.ok());
+  const std::string entry = root_ + "/v1/" + key;
+  ASSERT_TRUE(fs::remove(entry + "/durable"));
+
+  EXPECT_EQ(*store.Lookup(key, "Unstamped"), *path);
+  EXPECT_TRUE(fs::exists(entry + "/durable"));
+
+  ASSERT_TRUE(fs::remove(entry + "/durable"));
+  std::ofstream(entry + "/boot", std::ios::trunc) << "a boot before a power cut";
+  auto dropped = store.Lookup(key, "Unstamped");
+  EXPECT_EQ(dropped.status().code(), StatusCode::kNotFound);
+  EXPECT_NE(dropped.status().message().find("never made durable"), std::string::npos);
+  EXPECT_FALSE(fs::exists(entry));
+  auto again = store.InstallFiles(key, "Unstamped", ModelFiles(4));
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(*again, *path);
+  EXPECT_EQ(*CompiledModelStore::HashPath(*again), key);
+}
+
 TEST_F(StoreTest, InstallsDecryptedBytesAndCallsTheProtectionHook) {
   std::vector<std::string> protected_paths;
   CompiledModelStore store = Open(uint64_t{1} << 30, [&](const std::string& p) {

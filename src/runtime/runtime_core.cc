@@ -113,8 +113,10 @@ Result<std::unique_ptr<RuntimeCore>> RuntimeCore::Create(RuntimeOptions options)
     core->policy_ = std::move(load.index);
     core->policy_status_ = load.status;
   }
-  ANEPILOT_ASSIGN_OR_RETURN(CompiledModelStore store,
-                            CompiledModelStore::Open({o.state_dir + "/store", o.store_byte_budget, o.protect_path}));
+  if (o.defer_fsync) core->deferred_sync_ = std::make_shared<DeferredSync>();
+  CompiledModelStoreOptions store_options{o.state_dir + "/store", o.store_byte_budget, o.protect_path};
+  store_options.deferred_sync = core->deferred_sync_;
+  ANEPILOT_ASSIGN_OR_RETURN(CompiledModelStore store, CompiledModelStore::Open(std::move(store_options)));
   core->store_.emplace(std::move(store));
   if (o.telemetry) {
     TelemetryWriterOptions t;
@@ -171,6 +173,7 @@ Result<RuntimeCore::Prepared> RuntimeCore::Prepare(const std::string& path, cons
   GuardKey key{options_.device.device, options_.device.os_build, p.hash, options_.app_version};
   CrashGuardOptions guard_options;
   guard_options.exit_reasons = options_.exit_reasons;
+  guard_options.deferred_sync = deferred_sync_;
   {
     std::lock_guard<std::mutex> lock(guard_open_mu_);
     ANEPILOT_ASSIGN_OR_RETURN(CrashGuard guard,

@@ -64,6 +64,13 @@ struct RuntimeOptions {
   uint64_t telemetry_max_file_bytes = 1 << 20;
   std::string session_id;  // tags telemetry events of this launch
   Clock* clock = &SystemClock();
+  // The fsyncs of crash-guard markers and of compiled-model store installs
+  // run on a background DeferredSync queue instead of on the way to the first
+  // result. Nothing is weaker against the death of the process (markers and
+  // entries are in the kernel's page cache before the step starts); against an
+  // OS crash or power cut in the first milliseconds of a step, see
+  // crash_guard.h and compiled_model_store.h ("durability"). false: waited for.
+  bool defer_fsync = true;
 };
 
 class RuntimeModel;
@@ -108,6 +115,7 @@ class RuntimeCore {
   RuntimeOptions options_;
   PolicyIndex policy_;
   Status policy_status_;
+  std::shared_ptr<DeferredSync> deferred_sync_;  // null unless options_.defer_fsync
   std::optional<CompiledModelStore> store_;
   std::shared_ptr<TelemetryWriter> telemetry_;
   std::mutex guard_open_mu_;  // CrashGuard::Open for one key at a time
