@@ -103,7 +103,7 @@ struct OneofMessage {
 
 // Reads a length-delimited field's value, or skips a field of another wire
 // type (protobuf treats it as unknown). True when `v` was read.
-inline bool ReadLenField(WireReader& r, const FieldKey& k, std::string_view* v, size_t* off) {
+ANEPILOT_WIRE_INLINE bool ReadLenField(WireReader& r, const FieldKey& k, std::string_view* v, size_t* off) {
   if (k.type != WireType::kLen) {
     r.Skip(k);
     return false;
@@ -111,7 +111,7 @@ inline bool ReadLenField(WireReader& r, const FieldKey& k, std::string_view* v, 
   return r.ReadLen(v, off);
 }
 
-inline bool ReadVarintField(WireReader& r, const FieldKey& k, uint64_t* v) {
+ANEPILOT_WIRE_INLINE bool ReadVarintField(WireReader& r, const FieldKey& k, uint64_t* v) {
   if (k.type != WireType::kVarint) {
     r.Skip(k);
     return false;
@@ -182,6 +182,10 @@ class Decoder {
   // `dictionary` is given it receives the value's immediate dictionary, if
   // that is what the value holds.
   bool ValueEntry(std::string_view bytes, size_t off, int depth, std::string* key, ir::Constant* value);
+  // The key (last occurrence) and value (merged occurrences) of an entry.
+  bool ScanEntry(std::string_view bytes, size_t off, int depth, std::string_view* key, SubMessage* value);
+  // Back to a default-constructed constant, keeping allocated capacity.
+  static void ResetConstant(ir::Constant* c);
 
   // ----------------------------------------------------------- types ----
   bool NamedValue(std::string_view bytes, size_t off, int depth, ir::Value* out);
@@ -211,6 +215,7 @@ class Decoder {
   const std::string* function_ = nullptr;
   int op_index_ = -1;
   int block_depth_ = 0;
+  ir::Constant name_scratch_;  // the "name" attribute of the operation being decoded
 };
 
 // ------------------------------------------------------------ program ----
@@ -473,22 +478,6 @@ bool Decoder::Operation(std::string_view bytes, size_t off, int block_depth, ir:
   FieldKey k;
   std::string_view v;
   size_t voff = 0;
-  // Count repeated fields first so each vector is allocated once.
-  {
-    WireReader counter(bytes, off);
-    size_t inputs = 0, outputs = 0, blocks = 0;
-    while (counter.NextField(&k)) {
-      if (k.type == WireType::kLen) {
-        inputs += k.number == field::kOpInputs;
-        outputs += k.number == field::kOpOutputs;
-        blocks += k.number == field::kOpBlocks;
-      }
-      counter.Skip(k);
-    }
-    out->inputs.reserve(inputs);
-    out->outputs.reserve(outputs);
-    out->blocks.reserve(blocks);
-  }
   while (r.NextField(&k)) {
     switch (k.number) {
       case field::kOpType:
@@ -512,14 +501,19 @@ bool Decoder::Operation(std::string_view bytes, size_t off, int block_depth, ir:
         break;
       case field::kOpAttributes: {
         if (!ReadLenField(r, k, &v, &voff)) break;
-        std::string key;
-        ir::Constant c;
-        if (!ValueEntry(v, voff, depth - 1, &key, &c)) return false;
+        std::string_view key;
+        SubMessage value;
+        if (!ScanEntry(v, voff, depth - 1, &key, &value)) return false;
         if (key == "name") {
-          if (c.strings.size() == 1) out->name = std::move(c.strings[0]);
+          // Decoded into a reused constant: only its string is kept.
+          ResetConstant(&name_scratch_);
+          if (!ValueOf(value, depth - 2, &name_scratch_)) return false;
+          if (name_scratch_.strings.size() == 1) out->name = std::move(name_scratch_.strings[0]);
           break;
         }
-        out->attributes.insert_or_assign(std::move(key), std::move(c));
+        ir::Constant c;
+        if (!ValueOf(value, depth - 2, &c)) return false;
+        out->attributes.insert_or_assign(std::string(key), std::move(c));
         break;
       }
       default:
@@ -604,25 +598,45 @@ bool Decoder::Binding(std::string_view bytes, size_t off, int depth, ir::Binding
   return true;
 }
 
-bool Decoder::ValueEntry(std::string_view bytes, size_t off, int depth, std::string* key,
-                         ir::Constant* value) {
+bool Decoder::ScanEntry(std::string_view bytes, size_t off, int depth, std::string_view* key,
+                        SubMessage* value) {
   if (depth < 0) return TooDeep(off);
   WireReader r(bytes, off);
   FieldKey k;
   std::string_view v;
   size_t voff = 0;
-  SubMessage value_msg;
   while (r.NextField(&k)) {
     if (k.number == field::kEntryKey) {
-      if (ReadLenField(r, k, &v, &voff)) key->assign(v);
+      if (ReadLenField(r, k, &v, &voff)) *key = v;
     } else if (k.number == field::kEntryValue) {
-      if (ReadLenField(r, k, &v, &voff)) value_msg.Merge(v, voff);
+      if (ReadLenField(r, k, &v, &voff)) value->Merge(v, voff);
     } else {
       r.Skip(k);
     }
   }
-  if (!Finish(r)) return false;
+  return Finish(r);
+}
+
+bool Decoder::ValueEntry(std::string_view bytes, size_t off, int depth, std::string* key,
+                         ir::Constant* value) {
+  std::string_view key_view;
+  SubMessage value_msg;
+  if (!ScanEntry(bytes, off, depth, &key_view, &value_msg)) return false;
+  key->assign(key_view);
   return ValueOf(value_msg, depth - 1, value);
+}
+
+void Decoder::ResetConstant(ir::Constant* c) {
+  c->type.kind = ir::ValueType::Kind::kTensor;
+  c->type.tensor.dtype = ir::DType::kUnknown;
+  c->type.tensor.shape.clear();
+  c->type.tensor.rank_known = true;
+  c->type.members.clear();
+  c->numbers.clear();
+  c->strings.clear();
+  c->blob.reset();
+  c->byte_size = 0;
+  c->values_elided = false;
 }
 
 // -------------------------------------------------------------- types ----

@@ -1,0 +1,48 @@
+// libFuzzer target for the ML Program wire decoder (mil_wire_decoder.h),
+// differential against its oracle, the libprotobuf-based MilProgramToIr:
+// any byte string must decode to a program or an error Status without a
+// crash, hang or leak, and whenever both readers accept the bytes they must
+// produce the same IR and warnings (ir_diff_for_tests.h names the first
+// difference). The input is a serialized MILSpec.Program (Model.mlProgram).
+//
+// Tolerated difference: acceptance itself may differ in corner cases the two
+// parsers bound differently (group nesting depth, over-long length or tag
+// varints that libprotobuf refuses); only the IRs of inputs both accept are
+// compared.
+//
+//   CC=clang CXX=clang++ cmake -DANEPILOT_FUZZ=ON -B build-fuzz && ninja -C build-fuzz anepilot_mil_wire_fuzz
+//   build-fuzz/fuzz/anepilot_mil_wire_fuzz CORPUS_DIR fuzz/seeds/anepilot_mil_wire_fuzz
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "format/ir_diff_for_tests.h"
+#include "format/mil_wire_decoder.h"
+#include "format/mlmodel_program.h"
+#include "proto/MIL.pb.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  std::string bytes(reinterpret_cast<const char*>(data), size);
+  std::vector<std::string> wire_warnings;
+  auto wire = anepilot::format::DecodeMilProgram(bytes, 0, "fuzz.mlmodel", &wire_warnings);
+  if (wire.ok()) {
+    size_t ops = 0;
+    for (const auto& fn : wire->functions) ops += fn.CountOps();
+    (void)ops;
+  }
+  CoreML::Specification::MILSpec::Program message;
+  if (!message.ParseFromString(bytes)) return 0;
+  std::vector<std::string> oracle_warnings;
+  auto oracle = anepilot::format::MilProgramToIr(&message, "fuzz.mlmodel", &oracle_warnings);
+  if (!oracle.ok() || !wire.ok()) return 0;
+  std::string diff = anepilot::format::testing::FirstProgramDifference(*oracle, *wire);
+  if (!diff.empty() || oracle_warnings != wire_warnings) {
+    std::fprintf(stderr, "wire decoder and oracle disagree: %s\n",
+                 diff.empty() ? "warnings differ" : diff.c_str());
+    std::abort();
+  }
+  return 0;
+}
