@@ -55,31 +55,34 @@ constexpr uint32_t kTvFloats = 1, kTvInts = 2, kTvBools = 3, kTvStrings = 4, kTv
 
 // The occurrences of a singular embedded-message field. One occurrence (the
 // only case encoders produce) is a view into the input; further ones are
-// merged the way protobuf merges them: decoding the concatenation.
+// merged the way protobuf merges them: decoding the concatenation, kept in
+// `merged`. Safe to copy and move (bytes() is computed, never a view into
+// the object's own string).
 struct SubMessage {
-  std::string_view view;
+  std::string_view first;
   size_t offset = 0;
   bool present = false;
   bool owned = false;
   std::string merged;
 
+  std::string_view bytes() const { return owned ? std::string_view(merged) : first; }
+
   void Merge(std::string_view v, size_t off) {
     if (!present) {
-      view = v;
+      first = v;
       offset = off;
       present = true;
       return;
     }
     if (!owned) {
-      merged.assign(view);
+      merged.assign(first);
       owned = true;
     }
     merged.append(v);
-    view = merged;
   }
   // A oneof member replacing whatever member was set before.
   void Replace(std::string_view v, size_t off) {
-    view = v;
+    first = v;
     offset = off;
     present = true;
     owned = false;
@@ -267,7 +270,7 @@ bool Decoder::Program(std::string_view bytes, size_t off, ir::Program* out) {
         // A dictionary attribute (buildInfo) becomes one "<key>.<entry>" each.
         // Its depth was checked when the value was decoded above.
         const int pair_depth = depth - 1 /*entry*/ - 1 /*value*/ - 1 /*immediate*/ - 1 /*dict*/ - 1;
-        WireReader d(dictionary.view, dictionary.offset);
+        WireReader d(dictionary.bytes(), dictionary.offset);
         FieldKey dk;
         std::string_view pv;
         size_t poff = 0;
@@ -318,7 +321,7 @@ bool Decoder::FunctionEntry(std::string_view bytes, size_t off, int depth, ir::P
     warnings_->push_back(fmt::format("function '{}' has no block (no operations)", fn.name));
     return true;
   }
-  return Function(value.view, value.offset, depth - 1, &fn);
+  return Function(value.bytes(), value.offset, depth - 1, &fn);
 }
 
 bool Decoder::Function(std::string_view bytes, size_t off, int depth, ir::Function* fn) {
@@ -401,12 +404,12 @@ bool Decoder::Function(std::string_view bytes, size_t off, int depth, ir::Functi
       continue;
     }
     if (&s == chosen) {
-      if (!Block(s.block.view, s.block.offset, block_msg_depth, 0, /*decode_ops=*/true, &fn->body)) {
+      if (!Block(s.block.bytes(), s.block.offset, block_msg_depth, 0, /*decode_ops=*/true, &fn->body)) {
         return false;
       }
     } else {
       ir::Block ignored;
-      if (!Block(s.block.view, s.block.offset, block_msg_depth, 0, /*decode_ops=*/false, &ignored)) {
+      if (!Block(s.block.bytes(), s.block.offset, block_msg_depth, 0, /*decode_ops=*/false, &ignored)) {
         return false;
       }
     }
@@ -666,7 +669,7 @@ bool Decoder::ValueTypeOf(const SubMessage& m, int depth, ir::ValueType* out) {
     out->kind = ir::ValueType::Kind::kUnknown;  // an absent ValueType sets no member
     return true;
   }
-  return ValueType(m.view, m.offset, depth, out);
+  return ValueType(m.bytes(), m.offset, depth, out);
 }
 
 bool Decoder::ValueType(std::string_view bytes, size_t off, int depth, ir::ValueType* out) {
@@ -688,17 +691,17 @@ bool Decoder::ValueType(std::string_view bytes, size_t off, int depth, ir::Value
   switch (type.which) {
     case field::kTensorType:
       out->kind = ir::ValueType::Kind::kTensor;
-      return TensorType(m.view, m.offset, depth - 1, &out->tensor);
+      return TensorType(m.bytes(), m.offset, depth - 1, &out->tensor);
     case field::kListType:
       out->kind = ir::ValueType::Kind::kList;
-      return ListOrStateType(m.view, m.offset, depth - 1, 1, out);
+      return ListOrStateType(m.bytes(), m.offset, depth - 1, 1, out);
     case field::kStateType:
       out->kind = ir::ValueType::Kind::kState;
-      return ListOrStateType(m.view, m.offset, depth - 1, 1, out);
+      return ListOrStateType(m.bytes(), m.offset, depth - 1, 1, out);
     case field::kTupleType: {
       out->kind = ir::ValueType::Kind::kTuple;
       if (depth - 1 < 0) return TooDeep(m.offset);
-      WireReader t(m.view, m.offset);
+      WireReader t(m.bytes(), m.offset);
       while (t.NextField(&k)) {
         if (k.number == 1) {
           if (ReadLenField(t, k, &v, &voff) && !ValueType(v, voff, depth - 2, &out->members.emplace_back())) {
@@ -714,7 +717,7 @@ bool Decoder::ValueType(std::string_view bytes, size_t off, int depth, ir::Value
       out->kind = ir::ValueType::Kind::kDictionary;
       if (depth - 1 < 0) return TooDeep(m.offset);
       SubMessage key, value;
-      WireReader t(m.view, m.offset);
+      WireReader t(m.bytes(), m.offset);
       while (t.NextField(&k)) {
         if (k.number == 1 || k.number == 2) {
           if (ReadLenField(t, k, &v, &voff)) (k.number == 1 ? key : value).Merge(v, voff);
@@ -755,11 +758,11 @@ bool Decoder::ListOrStateType(std::string_view bytes, size_t off, int depth, uin
   if (!Finish(r)) return false;
   if (length.present) {
     ir::Dim ignored;
-    if (!Dimension(length.view, length.offset, depth - 1, &ignored)) return false;
+    if (!Dimension(length.bytes(), length.offset, depth - 1, &ignored)) return false;
   }
   if (!inner.present) return true;
   ir::ValueType element;
-  if (!ValueType(inner.view, inner.offset, depth - 1, &element)) return false;
+  if (!ValueType(inner.bytes(), inner.offset, depth - 1, &element)) return false;
   if (element.kind == ir::ValueType::Kind::kTensor) out->tensor = std::move(element.tensor);
   return true;
 }
@@ -822,7 +825,7 @@ bool Decoder::Dimension(std::string_view bytes, size_t off, int depth, ir::Dim* 
   if (dim.which == 0) return true;
   // ConstantDimension {uint64 size = 1;} / UnknownDimension {bool variadic = 1;}
   if (depth - 1 < 0) return TooDeep(dim.member.offset);
-  WireReader d(dim.member.view, dim.member.offset);
+  WireReader d(dim.member.bytes(), dim.member.offset);
   uint64_t size = 0, x;
   while (d.NextField(&k)) {
     if (k.number == 1) {
@@ -846,7 +849,7 @@ bool Decoder::ValueOf(const SubMessage& m, int depth, ir::Constant* out, SubMess
     out->type.kind = ir::ValueType::Kind::kUnknown;  // an absent Value: no type, no value
     return true;
   }
-  return Value(m.view, m.offset, depth, out, dictionary);
+  return Value(m.bytes(), m.offset, depth, out, dictionary);
 }
 
 bool Decoder::Value(std::string_view bytes, size_t off, int depth, ir::Constant* c, SubMessage* dictionary) {
@@ -877,11 +880,11 @@ bool Decoder::Value(std::string_view bytes, size_t off, int depth, ir::Constant*
     if (auto size = SafeByteSize(c->type.tensor)) c->byte_size = *size;
   }
   const SubMessage& m = value.member;
-  if (value.which == field::kValueImmediate) return ImmediateValue(m.view, m.offset, depth - 1, c, dictionary);
+  if (value.which == field::kValueImmediate) return ImmediateValue(m.bytes(), m.offset, depth - 1, c, dictionary);
   if (value.which != field::kValueBlob) return true;
   // BlobFileValue {bytes fileName = 1; uint64 offset = 2;}
   if (depth - 1 < 0) return TooDeep(m.offset);
-  WireReader b(m.view, m.offset);
+  WireReader b(m.bytes(), m.offset);
   std::string_view name;
   uint64_t blob_offset = 0, x;
   while (b.NextField(&k)) {
@@ -916,15 +919,19 @@ bool Decoder::ImmediateValue(std::string_view bytes, size_t off, int depth, ir::
   }
   if (!Finish(r)) return false;
   const SubMessage& m = value.member;
-  if (value.which == field::kImmTensor) return TensorValue(m.view, m.offset, depth - 1, c);
+  if (value.which == field::kImmTensor) return TensorValue(m.bytes(), m.offset, depth - 1, c);
   // Tuples, lists and dictionaries as values are rare inside programs; their
   // type is kept, their contents are checked but not decoded.
   c->values_elided = true;
   if (value.which == 0) return true;
-  if (!ValueListForValidity(m.view, m.offset, depth - 1, value.which == field::kImmDictionary)) return false;
+  if (!ValueListForValidity(m.bytes(), m.offset, depth - 1, value.which == field::kImmDictionary)) return false;
   if (dictionary != nullptr && value.which == field::kImmDictionary) {
-    *dictionary = m;
-    if (m.owned) dictionary->view = dictionary->merged;  // the copy's buffer moved
+    // Copied: `m` may view a merged buffer of a caller that is gone by the
+    // time the dictionary is read.
+    dictionary->merged.assign(m.bytes());
+    dictionary->owned = true;
+    dictionary->present = true;
+    dictionary->offset = m.offset;
   }
   return true;
 }
@@ -982,7 +989,7 @@ bool Decoder::TensorValue(std::string_view bytes, size_t off, int depth, ir::Con
   }
   if (!Finish(r)) return false;
   if (value.which == 0) return true;
-  return RepeatedValues(value.member.view, value.member.offset, depth - 1, value.which, c);
+  return RepeatedValues(value.member.bytes(), value.member.offset, depth - 1, value.which, c);
 }
 
 // The Repeated* message of a TensorValue: `values = 1` of the member's type.
