@@ -1,15 +1,64 @@
 #include "runtime/model_session.h"
 
 #include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
 
 namespace anepilot::runtime {
+namespace {
 
 // One loaded configuration. The first prediction on it is guarded (armed,
 // validated) exactly once, whichever thread gets there first.
-struct ModelSession::Slot {
+struct Slot {
   std::unique_ptr<LoadedModel> model;
   std::mutex first_mu;
   std::atomic<bool> first_done{false};
+};
+
+}  // namespace
+
+// The session's state. The background thread holds a shared_ptr to it, so
+// everything it touches (this, the backend, the guard) lives until it ends,
+// even when release abandoned it.
+struct ModelSession::Impl {
+  Impl(std::shared_ptr<Backend> b, ModelSessionOptions o) : backend(std::move(b)), options(std::move(o)) {}
+
+  Result<std::shared_ptr<Slot>> LoadGuarded(ComputeUnits units, bool background);
+  Result<Tensors> FirstPrediction(Slot& slot, const Tensors& inputs, bool background);
+  std::shared_ptr<Slot> Current() const;
+  Result<Tensors> Predict(const Tensors& inputs);
+  void Background();
+  void Decide(SwapOutcome outcome);
+  void Emit(const SessionEvent& event) const;
+  bool Closing();
+
+  std::shared_ptr<Backend> backend;
+  ModelSessionOptions options;
+
+  mutable std::mutex current_mu;
+  std::shared_ptr<Slot> current;  // guarded by current_mu; null once abandoned
+
+  std::mutex sample_mu;
+  std::condition_variable sample_cv;
+  std::optional<Tensors> sample;  // first input seen; guarded by sample_mu
+  bool closing = false;           // guarded by sample_mu
+  std::atomic<bool> have_sample{false};
+
+  mutable std::mutex outcome_mu;
+  std::condition_variable outcome_cv;
+  SwapOutcome outcome;  // guarded by outcome_mu
+
+  // Emit holds it while it calls the observer; release sets `released` under
+  // it, so no observer call starts after release returned.
+  mutable std::mutex emit_mu;
+  bool released = false;  // guarded by emit_mu
+
+  std::mutex done_mu;
+  std::condition_variable done_cv;
+  bool background_done = false;  // guarded by done_mu
+
+  std::atomic<int64_t> served[4] = {};
 };
 
 std::string_view SwapStateName(SwapState s) {
@@ -27,55 +76,91 @@ std::string_view SwapStateName(SwapState s) {
   return "pending";
 }
 
-ModelSession::ModelSession(Backend* backend, ModelSessionOptions options)
-    : backend_(backend), options_(std::move(options)) {}
+ModelSession::ModelSession(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
-Result<std::unique_ptr<ModelSession>> ModelSession::Open(Backend* backend, ModelSessionOptions options) {
+Result<std::unique_ptr<ModelSession>> ModelSession::Open(std::shared_ptr<Backend> backend,
+                                                         ModelSessionOptions options) {
+  if (!backend) return InvalidArgument("model session: no backend");
   if (options.serve_order.empty()) return InvalidArgument("model session: serve_order is empty");
-  std::unique_ptr<ModelSession> session(new ModelSession(backend, std::move(options)));
+  auto impl = std::make_shared<Impl>(std::move(backend), std::move(options));
   Status last = Unavailable("every configuration in serve_order is blocked by the crash guard");
-  for (ComputeUnits units : session->options_.serve_order) {
-    auto slot = session->LoadGuarded(units, /*background=*/false);
+  for (ComputeUnits units : impl->options.serve_order) {
+    auto slot = impl->LoadGuarded(units, /*background=*/false);
     if (slot.ok()) {
-      session->current_ = std::move(slot).value();
+      impl->current = std::move(slot).value();
       last = Status::Ok();
       break;
     }
     last = slot.status();
   }
-  if (!last.ok()) return last.WithContext(session->options_.compiled_model_path);
+  if (!last.ok()) return last.WithContext(impl->options.compiled_model_path);
 
-  const ComputeUnits serving = session->current_->model->units();
-  const auto& swap_to = session->options_.swap_to;
-  if (!session->options_.swap.enabled || !swap_to || *swap_to == serving) {
-    session->outcome_.state = SwapState::kNotAttempted;
-  } else if (session->options_.guard && session->options_.guard->IsBlocked(*swap_to)) {
-    session->outcome_.state = SwapState::kNotAttempted;
-    session->outcome_.candidate = swap_to;
-    session->outcome_.status = Unavailable(std::string(ComputeUnitsName(*swap_to)) +
-                                           " is blocked by the crash guard");
+  std::unique_ptr<ModelSession> session(new ModelSession(impl));
+  const ComputeUnits serving = impl->current->model->units();
+  const auto& swap_to = impl->options.swap_to;
+  if (!impl->options.swap.enabled || !swap_to || *swap_to == serving) {
+    impl->outcome.state = SwapState::kNotAttempted;
+  } else if (impl->options.guard && impl->options.guard->IsBlocked(*swap_to)) {
+    impl->outcome.state = SwapState::kNotAttempted;
+    impl->outcome.candidate = swap_to;
+    impl->outcome.status = Unavailable(std::string(ComputeUnitsName(*swap_to)) +
+                                       " is blocked by the crash guard");
   } else {
-    session->outcome_.candidate = swap_to;
-    session->background_ = std::thread([s = session.get()] { s->Background(); });
+    impl->outcome.candidate = swap_to;
+    session->background_ = std::thread([impl] {
+      impl->Background();
+      {
+        std::lock_guard<std::mutex> lock(impl->done_mu);
+        impl->background_done = true;
+      }
+      impl->done_cv.notify_all();
+    });
   }
   return session;
 }
 
 ModelSession::~ModelSession() {
   {
-    std::lock_guard<std::mutex> lock(sample_mu_);
-    closing_ = true;
+    std::lock_guard<std::mutex> lock(impl_->sample_mu);
+    impl_->closing = true;
   }
-  sample_cv_.notify_all();
-  if (background_.joinable()) background_.join();
+  impl_->sample_cv.notify_all();
+  if (!background_.joinable()) return;
+  bool finished;
+  {
+    std::unique_lock<std::mutex> lock(impl_->done_mu);
+    finished = impl_->done_cv.wait_for(lock, impl_->options.release_wait,
+                                       [&] { return impl_->background_done; });
+  }
+  if (finished) {
+    background_.join();
+    return;
+  }
+  // Abandon it: it keeps `impl_` (and through it the backend and the guard)
+  // alive; no observer call from now on; the serving model goes now.
+  {
+    std::lock_guard<std::mutex> lock(impl_->emit_mu);
+    impl_->released = true;
+  }
+  {
+    std::lock_guard<std::mutex> lock(impl_->current_mu);
+    impl_->current.reset();
+  }
+  background_.detach();
 }
 
-void ModelSession::Emit(const SessionEvent& event) const {
-  if (options_.observer) options_.observer(event);
+void ModelSession::Impl::Emit(const SessionEvent& event) const {
+  std::lock_guard<std::mutex> lock(emit_mu);
+  if (!released && options.observer) options.observer(event);
 }
 
-Result<std::shared_ptr<ModelSession::Slot>> ModelSession::LoadGuarded(ComputeUnits units, bool background) {
-  StepGuard* guard = options_.guard;
+bool ModelSession::Impl::Closing() {
+  std::lock_guard<std::mutex> lock(sample_mu);
+  return closing;
+}
+
+Result<std::shared_ptr<Slot>> ModelSession::Impl::LoadGuarded(ComputeUnits units, bool background) {
+  StepGuard* guard = options.guard.get();
   SessionEvent event;
   event.units = units;
   event.background = background;
@@ -94,9 +179,9 @@ Result<std::shared_ptr<ModelSession::Slot>> ModelSession::LoadGuarded(ComputeUni
       return armed;
     }
   }
-  const Nanos start = options_.clock->Now();
-  auto loaded = backend_->Load(LoadRequest{options_.compiled_model_path, units});
-  event.duration = options_.clock->Now() - start;
+  const Nanos start = options.clock->Now();
+  auto loaded = backend->Load(LoadRequest{options.compiled_model_path, units});
+  event.duration = options.clock->Now() - start;
   // The step returned (it did not kill the process): the marker's job is done
   // whether it succeeded or failed.
   if (guard) {
@@ -116,17 +201,17 @@ Result<std::shared_ptr<ModelSession::Slot>> ModelSession::LoadGuarded(ComputeUni
   return slot;
 }
 
-Result<Tensors> ModelSession::FirstPrediction(Slot& slot, const Tensors& inputs, bool background) {
+Result<Tensors> ModelSession::Impl::FirstPrediction(Slot& slot, const Tensors& inputs, bool background) {
   const ComputeUnits units = slot.model->units();
-  StepGuard* guard = options_.guard;
+  StepGuard* guard = options.guard.get();
   if (guard) ANEPILOT_RETURN_IF_ERROR(guard->Arm(units, GuardStep::kFirstPrediction));
-  const Nanos start = options_.clock->Now();
+  const Nanos start = options.clock->Now();
   auto out = slot.model->Predict(inputs);
   SessionEvent event;
   event.kind = SessionEvent::Kind::kFirstPrediction;
   event.units = units;
   event.background = background;
-  event.duration = options_.clock->Now() - start;
+  event.duration = options.clock->Now() - start;
   if (guard) {
     Status disarmed = guard->Disarm(units, GuardStep::kFirstPrediction);
     if (!disarmed.ok() && out.ok()) out = disarmed;
@@ -136,24 +221,33 @@ Result<Tensors> ModelSession::FirstPrediction(Slot& slot, const Tensors& inputs,
   return out;
 }
 
-std::shared_ptr<ModelSession::Slot> ModelSession::Current() const {
-  std::lock_guard<std::mutex> lock(current_mu_);
-  return current_;
+std::shared_ptr<Slot> ModelSession::Impl::Current() const {
+  std::lock_guard<std::mutex> lock(current_mu);
+  return current;
 }
 
-ComputeUnits ModelSession::current_units() const { return Current()->model->units(); }
+ComputeUnits ModelSession::current_units() const { return impl_->Current()->model->units(); }
 
-Result<Tensors> ModelSession::Predict(const Tensors& inputs) {
-  if (!have_sample_.load(std::memory_order_acquire)) {
-    std::lock_guard<std::mutex> lock(sample_mu_);
-    if (!sample_) {
-      sample_ = inputs;
-      have_sample_.store(true, std::memory_order_release);
-      sample_cv_.notify_all();
+int64_t ModelSession::served(ComputeUnits units) const {
+  return impl_->served[static_cast<size_t>(units)].load();
+}
+
+Result<Tensors> ModelSession::Predict(const Tensors& inputs) { return impl_->Predict(inputs); }
+
+Result<Tensors> ModelSession::Impl::Predict(const Tensors& inputs) {
+  // The configuration is chosen before the input is handed to the background
+  // validation, so the request that supplies the sample is served by what was
+  // serving when it arrived (not by a candidate swapped in meanwhile).
+  std::shared_ptr<Slot> slot = Current();
+  if (!have_sample.load(std::memory_order_acquire)) {
+    std::lock_guard<std::mutex> lock(sample_mu);
+    if (!sample) {
+      sample = inputs;
+      have_sample.store(true, std::memory_order_release);
+      sample_cv.notify_all();
     }
   }
-  std::shared_ptr<Slot> slot = Current();
-  served_[static_cast<size_t>(slot->model->units())].fetch_add(1, std::memory_order_relaxed);
+  served[static_cast<size_t>(slot->model->units())].fetch_add(1, std::memory_order_relaxed);
   if (!slot->first_done.load(std::memory_order_acquire)) {
     std::unique_lock<std::mutex> lock(slot->first_mu);
     if (!slot->first_done.load(std::memory_order_relaxed)) {
@@ -200,16 +294,16 @@ Result<LatencyPair> CompareLatency(LoadedModel& candidate, LoadedModel& current,
 
 }  // namespace
 
-void ModelSession::Decide(SwapOutcome outcome) {
+void ModelSession::Impl::Decide(SwapOutcome decided) {
   {
-    std::lock_guard<std::mutex> lock(outcome_mu_);
-    outcome_ = outcome;
+    std::lock_guard<std::mutex> lock(outcome_mu);
+    outcome = decided;
   }
-  outcome_cv_.notify_all();
+  outcome_cv.notify_all();
 }
 
-void ModelSession::Background() {
-  const ComputeUnits target = *options_.swap_to;
+void ModelSession::Impl::Background() {
+  const ComputeUnits target = *options.swap_to;
   SwapOutcome outcome;
   outcome.candidate = target;
 
@@ -222,21 +316,28 @@ void ModelSession::Background() {
   }
   std::shared_ptr<Slot> candidate = std::move(loaded).value();
 
-  Tensors sample;
+  Tensors input;
   {
-    std::unique_lock<std::mutex> lock(sample_mu_);
-    sample_cv_.wait(lock, [&] { return closing_ || sample_.has_value(); });
-    if (closing_) {
+    std::unique_lock<std::mutex> lock(sample_mu);
+    sample_cv.wait(lock, [&] { return closing || sample.has_value(); });
+    if (closing) {
       outcome.state = SwapState::kCancelled;
       Decide(outcome);
       return;
     }
-    sample = *sample_;
+    input = *sample;
   }
 
-  std::shared_ptr<Slot> current = Current();
-  auto reference = current->model->Predict(sample);
-  auto first = FirstPrediction(*candidate, sample, /*background=*/true);
+  // Null when release abandoned this thread meanwhile (the serving model is
+  // gone): nothing left to validate against.
+  std::shared_ptr<Slot> serving = Current();
+  if (!serving || Closing()) {
+    outcome.state = SwapState::kCancelled;
+    Decide(outcome);
+    return;
+  }
+  auto reference = serving->model->Predict(input);
+  auto first = FirstPrediction(*candidate, input, /*background=*/true);
   if (!first.ok() || !reference.ok()) {
     outcome.state = SwapState::kPredictFailed;
     outcome.status = first.ok() ? reference.status() : first.status();
@@ -244,18 +345,18 @@ void ModelSession::Background() {
     outcome.state = SwapState::kNonFinite;
   } else {
     outcome.max_difference = MaxRelativeDifference(*reference, *first);
-    if (!(outcome.max_difference <= options_.swap.tolerance)) {
+    if (!(outcome.max_difference <= options.swap.tolerance)) {
       outcome.state = SwapState::kDisagrees;
     } else {
-      auto timed = CompareLatency(*candidate->model, *current->model, sample, options_.swap.latency_samples,
-                                  *options_.clock);
+      auto timed = CompareLatency(*candidate->model, *serving->model, input, options.swap.latency_samples,
+                                  *options.clock);
       if (!timed.ok()) {
         outcome.state = SwapState::kPredictFailed;
         outcome.status = timed.status();
       } else {
         outcome.candidate_ms = timed->candidate_ms;
         outcome.current_ms = timed->current_ms;
-        outcome.state = timed->candidate_ms <= timed->current_ms * (1.0 - options_.swap.min_gain)
+        outcome.state = timed->candidate_ms <= timed->current_ms * (1.0 - options.swap.min_gain)
                             ? SwapState::kSwapped
                             : SwapState::kNotFaster;
       }
@@ -266,31 +367,33 @@ void ModelSession::Background() {
   SessionEvent event;
   event.kind = SessionEvent::Kind::kSwap;
   event.units = target;
-  event.from_units = current->model->units();
+  event.from_units = serving->model->units();
   event.swap = outcome;
   if (outcome.state == SwapState::kSwapped) {
-    const Nanos start = options_.clock->Now();
+    const Nanos start = options.clock->Now();
     {
-      std::lock_guard<std::mutex> lock(current_mu_);
-      current_ = candidate;
+      std::lock_guard<std::mutex> lock(current_mu);
+      // Not after an abandoning release (current is null then): the session
+      // is gone and the candidate is dropped with this thread.
+      if (this->current) this->current = candidate;
     }
-    event.duration = options_.clock->Now() - start;
+    event.duration = options.clock->Now() - start;
   }
-  // `current` (and `candidate` when rejected) are released here or when the
+  // `serving` (and `candidate` when rejected) are released here or when the
   // last in-flight prediction holding them ends: that unloads them.
   Emit(event);
   Decide(outcome);
 }
 
 SwapOutcome ModelSession::swap_outcome() const {
-  std::lock_guard<std::mutex> lock(outcome_mu_);
-  return outcome_;
+  std::lock_guard<std::mutex> lock(impl_->outcome_mu);
+  return impl_->outcome;
 }
 
 SwapOutcome ModelSession::WaitForSwapDecision() {
-  std::unique_lock<std::mutex> lock(outcome_mu_);
-  outcome_cv_.wait(lock, [&] { return outcome_.state != SwapState::kPending; });
-  return outcome_;
+  std::unique_lock<std::mutex> lock(impl_->outcome_mu);
+  impl_->outcome_cv.wait(lock, [&] { return impl_->outcome.state != SwapState::kPending; });
+  return impl_->outcome;
 }
 
 }  // namespace anepilot::runtime

@@ -19,16 +19,29 @@
 // before and disarmed after (so a step that kills the process blocks that
 // configuration at the next launch); blocked configurations are never tried.
 //
-// Thread-safety: Predict may be called from any number of threads. The
-// destructor waits for the background thread (a load in progress cannot be
-// interrupted; it is finished and discarded).
+// Thread-safety: Predict may be called from any number of threads, but not
+// while the session is being destroyed.
+//
+// Release (the destructor) is bounded: it tells the background thread to stop
+// and waits for it at most `release_wait`. A background load that is still
+// running then (a hung or very slow Neural Engine compile: a Core ML load
+// cannot be interrupted) is abandoned, not waited for:
+//   - everything that thread touches is shared with it (the backend, the step
+//     guard, the session's internal state) and lives until the thread ends;
+//   - the serving model is unloaded at once (the thread does not use it
+//     before it has seen that the session closed);
+//   - when the abandoned load finally returns, its marker is disarmed, the
+//     candidate is unloaded and the thread ends, with no observer call: the
+//     observer is never called after release returns;
+//   - a load that never returns keeps its crash-guard marker armed until the
+//     process ends; the next launch then counts it as a death of that step
+//     (a hang is treated like a crash, as the watchdog would).
+// The clock must outlive the thread (SystemClock() does).
 #pragma once
 
-#include <atomic>
-#include <condition_variable>
+#include <chrono>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
@@ -49,6 +62,10 @@ struct SwapOptions {
   double tolerance = 1e-2;  // max relative output difference (MaxRelativeDifference)
   int latency_samples = 5;  // timed runs per configuration; the fastest counts
 };
+
+// How long release (~ModelSession) waits for the background thread before it
+// abandons it (see the header comment).
+inline constexpr std::chrono::milliseconds kDefaultReleaseWait{250};
 
 enum class SwapState {
   kPending,         // the background work has not finished
@@ -94,9 +111,14 @@ struct ModelSessionOptions {
   // it is the one serving, blocked, or swap.enabled is false).
   std::optional<ComputeUnits> swap_to;
   SwapOptions swap;
-  StepGuard* guard = nullptr;  // not owned; may be null (no crash guard)
-  std::function<void(const SessionEvent&)> observer;  // may be empty
-  Clock* clock = &SystemClock();  // not owned
+  // Shared with the background thread, which may outlive the session (see
+  // release above); may be null (no crash guard).
+  std::shared_ptr<StepGuard> guard;
+  // May be empty. Called from the thread that did the step; never after the
+  // session's destructor returned.
+  std::function<void(const SessionEvent&)> observer;
+  Clock* clock = &SystemClock();  // not owned; must outlive the background thread
+  std::chrono::milliseconds release_wait = kDefaultReleaseWait;
 };
 
 class ModelSession {
@@ -104,7 +126,9 @@ class ModelSession {
   // Loads the first configuration that succeeds. Errors: kInvalidArgument for
   // an empty serve_order; otherwise the last load error when none loads
   // (kUnavailable when every configuration was blocked).
-  static Result<std::unique_ptr<ModelSession>> Open(Backend* backend, ModelSessionOptions options);
+  // `backend` is shared with the background thread.
+  static Result<std::unique_ptr<ModelSession>> Open(std::shared_ptr<Backend> backend,
+                                                    ModelSessionOptions options);
   ~ModelSession();
   ModelSession(const ModelSession&) = delete;
   ModelSession& operator=(const ModelSession&) = delete;
@@ -118,35 +142,13 @@ class ModelSession {
   // Blocks until the swap decision is made; returns it.
   SwapOutcome WaitForSwapDecision();
   // Predictions served so far by each configuration (index: ComputeUnits).
-  int64_t served(ComputeUnits units) const { return served_[static_cast<size_t>(units)].load(); }
+  int64_t served(ComputeUnits units) const;
 
  private:
-  struct Slot;
-  ModelSession(Backend* backend, ModelSessionOptions options);
-  Result<std::shared_ptr<Slot>> LoadGuarded(ComputeUnits units, bool background);
-  Result<Tensors> FirstPrediction(Slot& slot, const Tensors& inputs, bool background);
-  std::shared_ptr<Slot> Current() const;
-  void Background();
-  void Decide(SwapOutcome outcome);
-  void Emit(const SessionEvent& event) const;
+  struct Impl;  // everything the background thread touches, shared with it
+  explicit ModelSession(std::shared_ptr<Impl> impl);
 
-  Backend* backend_;
-  ModelSessionOptions options_;
-
-  mutable std::mutex current_mu_;
-  std::shared_ptr<Slot> current_;  // guarded by current_mu_
-
-  std::mutex sample_mu_;
-  std::condition_variable sample_cv_;
-  std::optional<Tensors> sample_;  // first input seen; guarded by sample_mu_
-  bool closing_ = false;           // guarded by sample_mu_
-  std::atomic<bool> have_sample_{false};
-
-  mutable std::mutex outcome_mu_;
-  std::condition_variable outcome_cv_;
-  SwapOutcome outcome_;  // guarded by outcome_mu_
-
-  std::atomic<int64_t> served_[4] = {};
+  std::shared_ptr<Impl> impl_;
   std::thread background_;
 };
 

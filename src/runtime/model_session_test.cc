@@ -66,14 +66,14 @@ class SessionTest : public ::testing::Test {
   }
   void TearDown() override { fs::remove_all(dir_); }
 
-  std::unique_ptr<SimulatedBackend> Backend(DeviceProfile profile, Clock* clock) {
+  std::shared_ptr<SimulatedBackend> Backend(DeviceProfile profile, Clock* clock) {
     SimulatedBackendOptions o;
     o.profile = std::move(profile);
     o.clock = clock;
-    return std::make_unique<SimulatedBackend>(o);
+    return std::make_shared<SimulatedBackend>(o);
   }
   ModelSessionOptions Options(std::vector<CU> serve, std::optional<CU> swap_to, Clock* clock,
-                              StepGuard* guard = nullptr) {
+                              std::shared_ptr<StepGuard> guard = nullptr) {
     ModelSessionOptions o;
     o.compiled_model_path = model_;
     o.serve_order = std::move(serve);
@@ -105,8 +105,8 @@ class SessionTest : public ::testing::Test {
 TEST_F(SessionTest, ServesFromTheFastLoaderThenSwapsToTheFasterRunner) {
   FakeClock clock;
   auto backend = Backend(*BuiltinDeviceProfile("iPhone17,2"), &clock);
-  RecordingGuard guard;
-  auto session = ModelSession::Open(backend.get(), Options({CU::kCpuAndGpu}, CU::kCpuAndNeuralEngine, &clock, &guard));
+  auto guard = std::make_shared<RecordingGuard>();
+  auto session = ModelSession::Open(backend, Options({CU::kCpuAndGpu}, CU::kCpuAndNeuralEngine, &clock, guard));
   ASSERT_TRUE(session.ok()) << session.status().ToString();
   EXPECT_EQ((*session)->current_units(), CU::kCpuAndGpu);
 
@@ -123,7 +123,7 @@ TEST_F(SessionTest, ServesFromTheFastLoaderThenSwapsToTheFasterRunner) {
   EXPECT_EQ((*session)->served(CU::kCpuAndNeuralEngine), 1);
 
   // Every risky step was armed before and disarmed after, once.
-  std::vector<std::string> log = guard.log();
+  std::vector<std::string> log = guard->log();
   for (const char* step : {"cpuAndGPU load", "cpuAndGPU first_prediction", "cpuAndNeuralEngine load",
                            "cpuAndNeuralEngine first_prediction"}) {
     auto arm = std::find(log.begin(), log.end(), std::string("arm ") + step);
@@ -133,7 +133,7 @@ TEST_F(SessionTest, ServesFromTheFastLoaderThenSwapsToTheFasterRunner) {
     EXPECT_LT(arm, disarm) << step;
     EXPECT_EQ(std::count(log.begin(), log.end(), std::string("arm ") + step), 1) << step;
   }
-  EXPECT_EQ(guard.armed_now(), 0u);
+  EXPECT_EQ(guard->armed_now(), 0u);
 
   auto loads = Events(SessionEvent::Kind::kLoad);
   ASSERT_EQ(loads.size(), 2u);
@@ -149,7 +149,7 @@ TEST_F(SessionTest, NeverSwapsWhenDisabled) {
   auto backend = Backend(*BuiltinDeviceProfile("iPhone17,2"), &clock);
   auto options = Options({CU::kCpuAndGpu}, CU::kCpuAndNeuralEngine, &clock);
   options.swap.enabled = false;
-  auto session = ModelSession::Open(backend.get(), options);
+  auto session = ModelSession::Open(backend, options);
   ASSERT_TRUE(session.ok());
   ASSERT_TRUE((*session)->Predict(Input(1.0f)).ok());
   EXPECT_EQ((*session)->WaitForSwapDecision().state, SwapState::kNotAttempted);
@@ -162,7 +162,7 @@ TEST_F(SessionTest, KeepsTheCurrentConfigurationWhenTheGainIsTooSmall) {
   auto backend = Backend(*BuiltinDeviceProfile("iPhone17,2"), &clock);
   auto options = Options({CU::kCpuAndGpu}, CU::kCpuAndNeuralEngine, &clock);
   options.swap.min_gain = 0.8;  // needs 5x; the ANE is 4.5x faster here
-  auto session = ModelSession::Open(backend.get(), options);
+  auto session = ModelSession::Open(backend, options);
   ASSERT_TRUE(session.ok());
   ASSERT_TRUE((*session)->Predict(Input(1.0f)).ok());
   SwapOutcome outcome = (*session)->WaitForSwapDecision();
@@ -175,7 +175,7 @@ TEST_F(SessionTest, RejectsACandidateThatDisagrees) {
   DeviceProfile p = *BuiltinDeviceProfile("iPhone17,2");
   p.units[CU::kCpuAndNeuralEngine].output_error = 0.05;  // 5% off: past the 1% tolerance
   auto backend = Backend(p, &clock);
-  auto session = ModelSession::Open(backend.get(), Options({CU::kCpuAndGpu}, CU::kCpuAndNeuralEngine, &clock));
+  auto session = ModelSession::Open(backend, Options({CU::kCpuAndGpu}, CU::kCpuAndNeuralEngine, &clock));
   ASSERT_TRUE(session.ok());
   ASSERT_TRUE((*session)->Predict(Input(3.0f)).ok());
   SwapOutcome outcome = (*session)->WaitForSwapDecision();
@@ -189,7 +189,7 @@ TEST_F(SessionTest, RejectsACandidateWithNanOutput) {
   DeviceProfile p = *BuiltinDeviceProfile("iPhone17,2");
   p.faults = {{CU::kAll, FaultStep::kFirstPredict, FaultKind::kNan, 0}};
   auto backend = Backend(p, &clock);
-  auto session = ModelSession::Open(backend.get(), Options({CU::kCpuAndGpu}, CU::kAll, &clock));
+  auto session = ModelSession::Open(backend, Options({CU::kCpuAndGpu}, CU::kAll, &clock));
   ASSERT_TRUE(session.ok());
   ASSERT_TRUE((*session)->Predict(Input(1.0f)).ok());
   EXPECT_EQ((*session)->WaitForSwapDecision().state, SwapState::kNonFinite);
@@ -204,22 +204,22 @@ TEST_F(SessionTest, CandidateLoadErrorIsDisarmedAndReported) {
   DeviceProfile p = *BuiltinDeviceProfile("iPhone17,2");
   p.faults = {{CU::kCpuAndNeuralEngine, FaultStep::kLoad, FaultKind::kError, 0}};
   auto backend = Backend(p, &clock);
-  RecordingGuard guard;
-  auto session = ModelSession::Open(backend.get(), Options({CU::kCpuAndGpu}, CU::kCpuAndNeuralEngine, &clock, &guard));
+  auto guard = std::make_shared<RecordingGuard>();
+  auto session = ModelSession::Open(backend, Options({CU::kCpuAndGpu}, CU::kCpuAndNeuralEngine, &clock, guard));
   ASSERT_TRUE(session.ok());
   ASSERT_TRUE((*session)->Predict(Input(1.0f)).ok());
   SwapOutcome outcome = (*session)->WaitForSwapDecision();
   EXPECT_EQ(outcome.state, SwapState::kLoadFailed);
   EXPECT_EQ(outcome.status.code(), StatusCode::kInternal);
-  EXPECT_EQ(guard.armed_now(), 0u);  // the load returned: its marker is gone
+  EXPECT_EQ(guard->armed_now(), 0u);  // the load returned: its marker is gone
 }
 
 TEST_F(SessionTest, NeverTriesABlockedConfiguration) {
   FakeClock clock;
   auto backend = Backend(*BuiltinDeviceProfile("iPhone14,7"), &clock);
-  RecordingGuard guard({CU::kAll, CU::kCpuAndNeuralEngine});
+  auto guard = std::make_shared<RecordingGuard>(std::set<CU>{CU::kAll, CU::kCpuAndNeuralEngine});
   auto session = ModelSession::Open(
-      backend.get(), Options({CU::kAll, CU::kCpuAndGpu}, CU::kCpuAndNeuralEngine, &clock, &guard));
+      backend, Options({CU::kAll, CU::kCpuAndGpu}, CU::kCpuAndNeuralEngine, &clock, guard));
   ASSERT_TRUE(session.ok()) << session.status().ToString();
   EXPECT_EQ((*session)->current_units(), CU::kCpuAndGpu);
   EXPECT_EQ((*session)->swap_outcome().state, SwapState::kNotAttempted);
@@ -234,7 +234,7 @@ TEST_F(SessionTest, FallsBackWhenTheFirstChoiceFailsToLoad) {
   DeviceProfile p = *BuiltinDeviceProfile("iPhone17,2");
   p.faults = {{CU::kCpuAndGpu, FaultStep::kLoad, FaultKind::kError, 0}};
   auto backend = Backend(p, &clock);
-  auto session = ModelSession::Open(backend.get(), Options({CU::kCpuAndGpu, CU::kCpuOnly}, std::nullopt, &clock));
+  auto session = ModelSession::Open(backend, Options({CU::kCpuAndGpu, CU::kCpuOnly}, std::nullopt, &clock));
   ASSERT_TRUE(session.ok());
   EXPECT_EQ((*session)->current_units(), CU::kCpuOnly);
   auto loads = Events(SessionEvent::Kind::kLoad);
@@ -246,17 +246,17 @@ TEST_F(SessionTest, FallsBackWhenTheFirstChoiceFailsToLoad) {
 TEST_F(SessionTest, ErrorsWhenNothingCanServe) {
   FakeClock clock;
   auto backend = Backend(*BuiltinDeviceProfile("iPhone17,2"), &clock);
-  RecordingGuard guard({CU::kAll});
-  auto blocked = ModelSession::Open(backend.get(), Options({CU::kAll}, std::nullopt, &clock, &guard));
+  auto guard = std::make_shared<RecordingGuard>(std::set<CU>{CU::kAll});
+  auto blocked = ModelSession::Open(backend, Options({CU::kAll}, std::nullopt, &clock, guard));
   EXPECT_EQ(blocked.status().code(), StatusCode::kUnavailable);
-  auto empty = ModelSession::Open(backend.get(), Options({}, std::nullopt, &clock));
+  auto empty = ModelSession::Open(backend, Options({}, std::nullopt, &clock));
   EXPECT_EQ(empty.status().code(), StatusCode::kInvalidArgument);
 }
 
 TEST_F(SessionTest, ClosingBeforeAnyPredictionCancelsTheSwap) {
   FakeClock clock;
   auto backend = Backend(*BuiltinDeviceProfile("iPhone17,2"), &clock);
-  auto session = ModelSession::Open(backend.get(), Options({CU::kCpuAndGpu}, CU::kAll, &clock));
+  auto session = ModelSession::Open(backend, Options({CU::kCpuAndGpu}, CU::kAll, &clock));
   ASSERT_TRUE(session.ok());
   session->reset();  // joins the background thread, which is waiting for an input
   SUCCEED();
@@ -272,19 +272,91 @@ TEST_F(SessionTest, AHangingBackgroundLoadDoesNotStopServing) {
         DeviceProfile p = *BuiltinDeviceProfile("iPhone17,2");
         p.faults = {{CU::kAll, FaultStep::kLoad, FaultKind::kHang, 0}};
         auto backend = Backend(p, &clock);
-        auto session = ModelSession::Open(backend.get(), Options({CU::kCpuAndGpu}, CU::kAll, &clock));
+        auto session = ModelSession::Open(backend, Options({CU::kCpuAndGpu}, CU::kAll, &clock));
         if (!session.ok()) ::_exit(3);
         for (int i = 0; i < 50; ++i) {
           if (!(*session)->Predict(Input(1.0f)).ok()) ::_exit(4);
         }
         if ((*session)->current_units() != CU::kCpuAndGpu) ::_exit(5);
         if ((*session)->swap_outcome().state != SwapState::kPending) ::_exit(6);
-        ::_exit(0);  // the hung thread would block the destructor's join
+        ::_exit(0);  // the hung thread never ends: leave without tearing down
       },
       std::chrono::seconds(10));
   EXPECT_FALSE(end.timed_out);
   EXPECT_TRUE(end.exited);
   EXPECT_EQ(end.exit_code, 0);
+}
+
+// Releasing a model whose background load hangs for ever (the simulated
+// backend's real hang: the loading thread sleeps and never returns) returns:
+// the hung thread is abandoned, keeping what it uses alive, and its load
+// marker stays armed (the next launch counts the hang as a death of that step).
+// In a child process: the hung thread never ends.
+TEST_F(SessionTest, ReleaseReturnsWhileTheBackgroundLoadHangs) {
+  auto end = testing::RunInChild(
+      [&] {
+        DeviceProfile p = *BuiltinDeviceProfile("iPhone17,2");
+        p.faults = {{CU::kAll, FaultStep::kLoad, FaultKind::kHang, 0}};
+        auto backend = Backend(p, &SystemClock());
+        auto guard = std::make_shared<RecordingGuard>();
+        auto options = Options({CU::kCpuAndGpu}, CU::kAll, &SystemClock(), guard);
+        options.observer = {};
+        auto session = ModelSession::Open(backend, options);
+        if (!session.ok()) ::_exit(3);
+        for (int i = 0; i < 5; ++i) {
+          if (!(*session)->Predict(Input(1.0f)).ok()) ::_exit(4);
+        }
+        // The background thread is inside the hung load once its marker is armed.
+        while (guard->armed_now() == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        session->reset();  // release: must return although the load never will
+        backend.reset();   // the abandoned thread keeps its own reference
+        if (guard->armed_now() != 1) ::_exit(5);
+        const auto log = guard->log();
+        if (std::find(log.begin(), log.end(), "arm all load") == log.end()) ::_exit(6);
+        ::_exit(0);
+      },
+      std::chrono::seconds(30));
+  EXPECT_FALSE(end.timed_out) << "release blocked on the hung background load";
+  EXPECT_TRUE(end.exited);
+  EXPECT_EQ(end.exit_code, 0);
+}
+
+// A slow (not hung) background load abandoned by release finishes later on
+// its own: it disarms its marker, drops the candidate and the backend, and
+// never calls the observer after release (under ASan, a call into the freed
+// event list or backend would be reported).
+TEST_F(SessionTest, AnAbandonedSlowLoadFinishesSafelyAfterRelease) {
+  DeviceProfile p = *BuiltinDeviceProfile("iPhone17,2");
+  p.units[CU::kAll] = {2000, 2000, 1.0, 0};  // a 2 s Neural Engine compile, real time
+  auto backend = Backend(p, &SystemClock());
+  std::weak_ptr<SimulatedBackend> backend_alive = backend;
+  auto guard = std::make_shared<RecordingGuard>();
+  auto events = std::make_unique<std::vector<SessionEvent>>();
+  auto options = Options({CU::kCpuAndGpu}, CU::kAll, &SystemClock(), guard);
+  options.observer = [list = events.get()](const SessionEvent& e) { list->push_back(e); };
+  options.release_wait = std::chrono::milliseconds(0);
+  auto session = ModelSession::Open(backend, options);
+  ASSERT_TRUE(session.ok()) << session.status().ToString();
+  ASSERT_TRUE((*session)->Predict(Input(1.0f)).ok());
+  while (guard->armed_now() == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+
+  session->reset();  // release while the 2 s load runs
+  const size_t events_at_release = events->size();
+  events.reset();
+  backend.reset();
+  EXPECT_FALSE(backend_alive.expired()) << "the load ended before release returned";
+  EXPECT_EQ(events_at_release, 2u);  // cpuAndGPU load and first prediction
+
+  // The abandoned thread ends by itself once the load returns.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (!backend_alive.expired() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_TRUE(backend_alive.expired()) << "the abandoned thread never released the backend";
+  EXPECT_EQ(guard->armed_now(), 0u);
+  const auto log = guard->log();
+  EXPECT_NE(std::find(log.begin(), log.end(), "disarm all load"), log.end());
+  EXPECT_EQ(std::find(log.begin(), log.end(), "arm all first_prediction"), log.end());
 }
 
 // Many threads predict while the swap happens: every request is answered
@@ -296,10 +368,10 @@ TEST_F(SessionTest, ConcurrentPredictionsAcrossTheSwapAreNeitherDroppedNorDuplic
   p.units[CU::kCpuAndNeuralEngine] = {40, 10, 0.1, 1e-4};
   SimulatedBackendOptions o;
   o.profile = p;
-  SimulatedBackend backend(o);
-  RecordingGuard guard;
-  auto options = Options({CU::kCpuAndGpu}, CU::kCpuAndNeuralEngine, &SystemClock(), &guard);
-  auto opened = ModelSession::Open(&backend, options);
+  auto backend = std::make_shared<SimulatedBackend>(o);
+  auto guard = std::make_shared<RecordingGuard>();
+  auto options = Options({CU::kCpuAndGpu}, CU::kCpuAndNeuralEngine, &SystemClock(), guard);
+  auto opened = ModelSession::Open(backend, options);
   ASSERT_TRUE(opened.ok());
   ModelSession& session = **opened;
 
@@ -341,9 +413,9 @@ TEST_F(SessionTest, ConcurrentPredictionsAcrossTheSwapAreNeitherDroppedNorDuplic
   // The backend ran each request once, plus the validation runs: one reference
   // and latency_samples timings on each configuration.
   const int validation = 2 * (1 + options.swap.latency_samples);
-  EXPECT_EQ(backend.predictions(CU::kCpuAndGpu) + backend.predictions(CU::kCpuAndNeuralEngine),
+  EXPECT_EQ(backend->predictions(CU::kCpuAndGpu) + backend->predictions(CU::kCpuAndNeuralEngine),
             issued + validation);
-  EXPECT_EQ(guard.armed_now(), 0u);
+  EXPECT_EQ(guard->armed_now(), 0u);
 }
 
 }  // namespace

@@ -90,7 +90,7 @@ struct RuntimeCore::Prepared {
   std::string name;
   std::string compiled_path;
   Decision decision;
-  std::unique_ptr<CrashGuardSteps> guard;
+  std::shared_ptr<CrashGuardSteps> guard;
   std::vector<RecoveredCrash> recovered;
   std::vector<ComputeUnits> allowed;  // decision's choices minus blocked ones
 };
@@ -179,7 +179,7 @@ Result<RuntimeCore::Prepared> RuntimeCore::Prepare(const std::string& path, cons
     ANEPILOT_ASSIGN_OR_RETURN(CrashGuard guard,
                               CrashGuard::Open(options_.state_dir + "/guard", key, std::move(guard_options)));
     p.recovered = guard.recovered();
-    p.guard = std::make_unique<CrashGuardSteps>(std::move(guard));
+    p.guard = std::make_shared<CrashGuardSteps>(std::move(guard));
   }
   p.decision = Decide(p.hash);
   p.allowed = p.guard->With([&](const CrashGuard& g) { return g.FilterChoices(Units(p.decision.choices)); });
@@ -212,7 +212,7 @@ Result<std::unique_ptr<RuntimeModel>> RuntimeCore::LoadModel(const std::string& 
 
   ModelSessionOptions s;
   s.compiled_model_path = p.compiled_path;
-  s.guard = model->guard_.get();
+  s.guard = model->guard_;
   s.clock = options_.clock;
   s.swap = options_.swap;
   const LoadingPlan& plan = p.decision.loading;
@@ -232,7 +232,7 @@ Result<std::unique_ptr<RuntimeModel>> RuntimeCore::LoadModel(const std::string& 
   s.observer = [telemetry, base, recovered](const SessionEvent& event) {
     if (telemetry) (void)telemetry->Write(FromSessionEvent(base, event, recovered));
   };
-  ANEPILOT_ASSIGN_OR_RETURN(model->session_, ModelSession::Open(options_.backend.get(), std::move(s)));
+  ANEPILOT_ASSIGN_OR_RETURN(model->session_, ModelSession::Open(options_.backend, std::move(s)));
   return model;
 }
 
@@ -261,12 +261,12 @@ std::unique_ptr<Prewarmer> RuntimeCore::Prewarm(std::vector<std::string> paths, 
         s.compiled_model_path = p.compiled_path;
         s.serve_order = order;
         s.swap.enabled = false;
-        s.guard = p.guard.get();
+        s.guard = p.guard;
         s.clock = options_.clock;
         TelemetryEvent e = ModelEvent(options_, p.hash, p.name, p.decision);
         e.phase = TelemetryPhase::kPrewarm;
         const Nanos start = options_.clock->Now();
-        auto session = ModelSession::Open(options_.backend.get(), std::move(s));
+        auto session = ModelSession::Open(options_.backend, std::move(s));
         e.duration_ms = ToMillis(options_.clock->Now() - start);
         if (session.ok()) {
           e.units = (*session)->current_units();

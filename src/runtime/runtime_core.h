@@ -144,7 +144,7 @@ class RuntimeModel {
   std::vector<RecoveredCrash> recovered_;
   std::shared_ptr<Backend> backend_;
   std::shared_ptr<TelemetryWriter> telemetry_;
-  std::unique_ptr<CrashGuardSteps> guard_;
+  std::shared_ptr<CrashGuardSteps> guard_;   // shared with the session's background thread
   std::unique_ptr<ModelSession> session_;  // destroyed before guard_
 };
 
