@@ -22,8 +22,6 @@
 // printed is converted back to simulated milliseconds.
 //
 //   anepilot_runtime_bench [--time-scale 0.1] [--requests 300] [--launches 3]
-#include <fcntl.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -48,6 +46,7 @@
 #include "runtime/device_profile.h"
 #include "runtime/runtime_core.h"
 #include "runtime/simulated_backend.h"
+#include "runtime/test_child.h"
 
 namespace {
 
@@ -183,27 +182,14 @@ template <typename PredictFn, typename UnitsFn>
 
 LaunchResult Launch(const Options& o, const std::string& device, const Strategy& s, const std::string& dir,
                     const std::string& model) {
-  int fds[2];
-  if (::pipe(fds) != 0) std::abort();
   std::fflush(stdout);
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    ::close(fds[0]);
-    int devnull = ::open("/dev/null", O_WRONLY);
-    ::dup2(devnull, STDERR_FILENO);
-    RunLaunch(o, device, s, dir, model, fds[1]);
-  }
-  ::close(fds[1]);
-  std::string text;
-  char buf[512];
-  ssize_t n;
-  while ((n = ::read(fds[0], buf, sizeof buf)) > 0) text.append(buf, static_cast<size_t>(n));
-  ::close(fds[0]);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
+  // A generous watchdog: a launch never legitimately takes minutes.
+  const rt::testing::CapturedChild child = rt::testing::RunCapturingOutput(
+      [&](int out_fd) { RunLaunch(o, device, s, dir, model, out_fd); }, std::chrono::minutes(10));
+  const std::string& text = child.out;
   LaunchResult r;
   if (text.rfind("ttfr ", 0) == 0) std::sscanf(text.c_str(), "ttfr %lf", &r.ttfr);
-  if (!WIFEXITED(status) || (WEXITSTATUS(status) != 0 && WEXITSTATUS(status) != 3)) {
+  if (!child.exited || (child.exit_code != 0 && child.exit_code != 3)) {
     r.crashed = true;
     return r;
   }

@@ -2,12 +2,6 @@
 // on simulated devices whose Neural Engine configurations really crash: the
 // crash guard must let each configuration kill the app at most once per
 // (device, OS build, model, app version), and never when the policy blocks it.
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -19,6 +13,7 @@
 #include "base/test_paths.h"
 #include "runtime/compiled_model_store.h"
 #include "runtime/device_profile.h"
+#include "runtime/test_child.h"
 #include "telemetry/telemetry.h"
 
 namespace anepilot::runtime {
@@ -26,61 +21,27 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// How one launch of anepilot_runtime_child ended.
 struct Launch {
   std::string out;
   bool killed_by_watchdog = false;  // still running at the deadline: SIGKILLed
   bool died = false;  // by a signal, or a non-zero exit other than an API error
   int exit_code = -1;
-  bool Has(const std::string& line) const { return out.find(line + "\n") != std::string::npos; }
+  bool Has(const std::string& line) const { return captured.Has(line); }
+  testing::CapturedChild captured;
 };
 
 // Runs the child; SIGKILLs it (as the system watchdog would a hung app) when it
 // has not finished within `timeout`.
 Launch RunChild(const std::vector<std::string>& args,
                 std::chrono::milliseconds timeout = std::chrono::seconds(30)) {
-  int pipefd[2];
-  if (::pipe(pipefd) != 0) return {};
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    ::dup2(pipefd[1], STDOUT_FILENO);
-    int devnull = ::open("/dev/null", O_WRONLY);
-    ::dup2(devnull, STDERR_FILENO);  // sanitizer reports of the deliberate crash
-    ::close(pipefd[0]);
-    std::vector<char*> argv;
-    std::string exe = ANEPILOT_RUNTIME_CHILD_PATH;
-    argv.push_back(exe.data());
-    std::vector<std::string> copy = args;
-    for (auto& a : copy) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    ::execv(exe.c_str(), argv.data());
-    ::_exit(127);
-  }
-  ::close(pipefd[1]);
   Launch launch;
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  char buf[4096];
-  for (;;) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) {
-      ::kill(pid, SIGKILL);
-      launch.killed_by_watchdog = true;
-      break;
-    }
-    pollfd p{pipefd[0], POLLIN, 0};
-    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
-    ssize_t n = ::read(pipefd[0], buf, sizeof(buf));
-    if (n <= 0) break;
-    launch.out.append(buf, static_cast<size_t>(n));
-  }
-  ::close(pipefd[0]);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  if (WIFEXITED(status)) {
-    launch.exit_code = WEXITSTATUS(status);
-    launch.died = launch.exit_code != 0 && launch.exit_code != 3;
-  } else {
-    launch.died = true;
-  }
+  launch.captured = testing::RunProgram(ANEPILOT_RUNTIME_CHILD_PATH, args, timeout);
+  const testing::CapturedChild& c = launch.captured;
+  launch.out = c.out;
+  launch.killed_by_watchdog = c.timed_out;
+  if (c.exited) launch.exit_code = c.exit_code;
+  launch.died = c.signaled || (c.exited && c.exit_code != 0 && c.exit_code != 3);
   return launch;
 }
 
