@@ -5,10 +5,13 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <optional>
+#include <utility>
 
 #include "base/mapped_file.h"
 #include "format/blob_references.h"
 #include "format/mil_text_parser.h"
+#include "format/mlmodelc_coremldata.h"
 #include "format/mlmodelc_espresso.h"
 #include "format/mlmodelc_metadata.h"
 
@@ -70,6 +73,31 @@ Status ReadMetadataIfPresent(const fs::path& dir, ir::Model* model, bool* found)
   return ApplyCompiledMetadata(text, path.string(), model);
 }
 
+// The model description embedded in coremldata.bin (see
+// mlmodelc_coremldata.h), when the file is there and holds one it recognises.
+std::optional<CoremlDataDescription> ReadCoremlData(const fs::path& dir) {
+  fs::path path = dir / "coremldata.bin";
+  if (!IsFile(path)) return std::nullopt;
+  Result<std::string> bytes = ReadFileToString(path.string());
+  if (!bytes.ok()) return std::nullopt;
+  return ReadCoremlDataDescription(*bytes);
+}
+
+// Takes the IO, predicted names and metadata of `found` into `model`.
+void ApplyDescription(CoremlDataDescription found, ir::Model* model) {
+  ir::Model& d = found.description;
+  model->inputs = std::move(d.inputs);
+  model->outputs = std::move(d.outputs);
+  model->states = std::move(d.states);
+  model->training_inputs = std::move(d.training_inputs);
+  model->predicted_feature_name = std::move(d.predicted_feature_name);
+  model->predicted_probabilities_name = std::move(d.predicted_probabilities_name);
+  model->metadata = std::move(d.metadata);
+}
+
+constexpr const char* kFromCoremlData =
+    "inputs, outputs and metadata from the model description embedded in coremldata.bin";
+
 Result<ir::Model> ReadCompiledProgram(const fs::path& dir, const ReadOptions& options) {
   ir::Model model;
   model.kind = "mlProgram";
@@ -80,13 +108,24 @@ Result<ir::Model> ReadCompiledProgram(const fs::path& dir, const ReadOptions& op
   bool has_metadata = false;
   ANEPILOT_RETURN_IF_ERROR(ReadMetadataIfPresent(dir, &model, &has_metadata));
   if (!has_metadata) {
-    FeaturesFromProgram(&model);
-    model.warnings.push_back(
-        "no metadata.json: inputs and outputs taken from model.mil's first function (no "
-        "descriptions, image types or flexible-shape ranges); spec version unknown");
+    if (auto found = ReadCoremlData(dir)) {
+      ApplyDescription(std::move(*found), &model);
+      model.warnings.push_back(std::string("no metadata.json: ") + kFromCoremlData +
+                               "; spec version unknown");
+    } else {
+      FeaturesFromProgram(&model);
+      model.warnings.push_back(
+          "no metadata.json: inputs and outputs taken from model.mil's first function (no "
+          "descriptions, image types or flexible-shape ranges); spec version unknown");
+    }
   }
   ANEPILOT_RETURN_IF_ERROR(VerifyBlobReferences(&model, dir.string(), options));
   return model;
+}
+
+bool IsNeuralNetworkKind(const std::string& kind) {
+  return kind == "neuralNetwork" || kind == "neuralNetworkClassifier" ||
+         kind == "neuralNetworkRegressor";
 }
 
 Result<ir::Model> ReadCompiledNeuralNetwork(const fs::path& dir) {
@@ -110,6 +149,12 @@ Result<ir::Model> ReadCompiledNeuralNetwork(const fs::path& dir) {
                      "model.espresso.net / .shape (espresso layer names, element types unknown)";
   if (has_metadata) {
     note += "; inputs and outputs from metadata.json";
+  } else if (auto found = ReadCoremlData(dir)) {
+    if (IsNeuralNetworkKind(found->kind)) model.kind = found->kind;
+    ApplyDescription(std::move(*found), &model);
+    note += std::string("; ") + kFromCoremlData;
+    model.warnings.push_back(std::string("no metadata.json: ") + kFromCoremlData +
+                             "; spec version unknown");
   } else {
     FeaturesFromProgram(&model);
     note += "; input/output descriptions unavailable without metadata.json (inputs and outputs "
@@ -118,7 +163,7 @@ Result<ir::Model> ReadCompiledNeuralNetwork(const fs::path& dir) {
         "no metadata.json: spec version, feature types (image or array), descriptions and "
         "metadata unknown; inputs/outputs inferred from the espresso layer graph");
   }
-  note += "; coremldata.bin is a private binary format and is not read";
+  note += "; the rest of coremldata.bin (a private binary format) is not read";
   AppendNote(&model, note);
   fs::path weights = dir / "model.espresso.weights";
   if (IsFile(weights)) {
@@ -131,6 +176,27 @@ Result<ir::Model> ReadCompiledNeuralNetwork(const fs::path& dir) {
     model.weights.state = ir::WeightsInfo::State::kMissing;
     model.weights.note = "model.espresso.weights absent: layer structure read, weights not checked";
   }
+  return model;
+}
+
+// A compiled pipeline or classic model: no program to read, only the
+// description coremldata.bin embeds.
+ir::Model ReadCompiledDescriptionOnly(const fs::path& dir, CoremlDataDescription found) {
+  ir::Model model;
+  model.kind = found.kind;
+  model.model_file = (dir / "coremldata.bin").string();
+  model.container = ir::Container::kMlModelc;
+  model.path = dir.string();
+  std::string kind = found.kind.empty() ? std::string("model of an unknown type") : found.kind;
+  ApplyDescription(std::move(found), &model);
+  model.description_note = fmt::format(
+      "compiled {} without model.mil or model.espresso.net: {}; its structure (pipeline stages, "
+      "classic model parameters) stays in coremldata.bin's private binary format and is not read",
+      kind, kFromCoremlData);
+  model.warnings.push_back(fmt::format(
+      "only the description of this compiled {} is read; inspect the source .mlmodel / "
+      ".mlpackage for its structure",
+      kind));
   return model;
 }
 
@@ -150,6 +216,7 @@ Result<ir::Model> ReadCompiledModel(const std::string& dir_path, const ReadOptio
   fs::path dir(dir_path);
   bool program = IsFile(dir / "model.mil");
   if (!program && !IsFile(dir / "model.espresso.net")) {
+    if (auto found = ReadCoremlData(dir)) return ReadCompiledDescriptionOnly(dir, std::move(*found));
     return Unsupported(fmt::format(
         "{}: compiled model without model.mil or model.espresso.net (it holds: {}); compiled "
         "pipelines and classic models keep their structure in coremldata.bin, a private binary "

@@ -2,8 +2,10 @@
 //  - ML Program: model.mil (text, see mil_text_parser.h) + metadata.json +
 //    weights/weight.bin when present;
 //  - NeuralNetwork (espresso): model.espresso.net / .shape / .weights +
-//    coremldata.bin (a private binary format, not read) + metadata.json when
-//    the compiler wrote one.
+//    metadata.json when the compiler wrote one;
+//  - without metadata.json, IO and metadata come from the model description
+//    embedded in coremldata.bin (mlmodelc_coremldata.h), else are inferred;
+//  - compiled pipelines / classic models: only that description.
 #pragma once
 
 #include <string>
@@ -16,8 +18,8 @@ namespace anepilot::format {
 
 // Errors: kParseError (model.mil syntax, "<file>:<line>:<col>: ..."; malformed
 // metadata.json), kCorruptWeights (blob checks), kUnsupported for a compiled
-// folder holding neither model.mil nor model.espresso.net (says which files
-// it has). What cannot be read is listed in Model::warnings and
+// folder holding neither model.mil nor model.espresso.net nor a readable
+// description in coremldata.bin (says which files it has). What cannot be read is listed in Model::warnings and
 // Model::description_note, never silently dropped.
 Result<ir::Model> ReadCompiledModel(const std::string& dir, const ReadOptions& options);
 
