@@ -399,6 +399,31 @@ Result<std::string> CompiledModelStore::InstallDirectory(const std::string& key,
   });
 }
 
+Result<std::string> CompiledModelStore::InstallDirectoryByMove(const std::string& key, const std::string& name,
+                                                               const std::string& compiled_dir) {
+  std::error_code ec;
+  if (!fs::is_directory(compiled_dir, ec)) return NotFound(compiled_dir + ": compiled model directory not found");
+  return Install(key, name, [&](const std::string& target) -> Status {
+    const bool sync = !options_.deferred_sync;
+    std::error_code rm_ec;
+    fs::remove(target, rm_ec);  // the empty directory Install made
+    if (::rename(compiled_dir.c_str(), target.c_str()) != 0) {
+      if (errno != EXDEV) return IoError(compiled_dir + ": cannot move into the store: " + std::strerror(errno));
+      fs::create_directories(target, rm_ec);
+      return CopyTree(compiled_dir, target, options_.protect_path, sync);
+    }
+    // Moved, not copied: the files still need the hook, and (synchronous
+    // installs) their fsync, which the copy would have done.
+    for (auto it = fs::recursive_directory_iterator(target, rm_ec); !rm_ec && it != fs::end(it);
+         it.increment(rm_ec)) {
+      const std::string path = it->path().string();
+      if (options_.protect_path) ANEPILOT_RETURN_IF_ERROR(options_.protect_path(path));
+    }
+    if (rm_ec) return IoError(target + ": cannot list directory: " + rm_ec.message());
+    return sync ? SyncTree(target) : Status::Ok();
+  });
+}
+
 Result<std::string> CompiledModelStore::InstallFiles(
     const std::string& key, const std::string& name,
     const std::vector<std::pair<std::string, std::string>>& files) {

@@ -92,6 +92,12 @@ class CompiledModelStore {
   // entry just installed). Errors: kNotFound, kIoError, the hook's error.
   Result<std::string> InstallDirectory(const std::string& key, const std::string& name,
                                        const std::string& compiled_dir);
+  // The same, for a directory the caller gives up (a fresh compile's output):
+  // moved into the store with rename(2), no copy, when it is on the store's
+  // file system (copied otherwise). `compiled_dir` is gone afterwards on
+  // success, unless the key was already stored (then it is left alone).
+  Result<std::string> InstallDirectoryByMove(const std::string& key, const std::string& name,
+                                             const std::string& compiled_dir);
   // The same from bytes held in memory (a model decrypted at run time):
   // `files` are (relative path, contents) pairs making up the .mlmodelc.
   Result<std::string> InstallFiles(const std::string& key, const std::string& name,

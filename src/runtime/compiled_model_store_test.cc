@@ -1,5 +1,7 @@
 #include "runtime/compiled_model_store.h"
 
+#include <sys/stat.h>
+
 #include <cstdio>
 #include <gtest/gtest.h>
 
@@ -119,6 +121,36 @@ TEST_F(StoreTest, AnEntryNeverMadeDurableIsKeptInThisBootAndDroppedAfterAReboot)
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(*again, *path);
   EXPECT_EQ(*CompiledModelStore::HashPath(*again), key);
+}
+
+// A fresh compile's output is moved in (same file system: the very same
+// files, no copy), still through the protection hook.
+TEST_F(StoreTest, InstallByMoveTakesTheCompiledDirectoryWithoutCopying) {
+  const std::string src = root_ + "-compile/Detector.mlmodelc";
+  WriteTree(src, ModelFiles(5));
+  const std::string key = *CompiledModelStore::HashPath(src);
+  struct stat before;
+  ASSERT_EQ(::stat((src + "/weights/weight.bin").c_str(), &before), 0);
+  std::vector<std::string> protected_paths;
+  CompiledModelStore store = Open(uint64_t{1} << 30, [&](const std::string& p) {
+    protected_paths.push_back(p);
+    return Status::Ok();
+  });
+  auto path = store.InstallDirectoryByMove(key, "Detector", src);
+  ASSERT_TRUE(path.ok()) << path.status().ToString();
+  EXPECT_FALSE(fs::exists(src));
+  EXPECT_EQ(*CompiledModelStore::HashPath(*path), key);
+  struct stat after;
+  ASSERT_EQ(::stat((*path + "/weights/weight.bin").c_str(), &after), 0);
+  EXPECT_EQ(before.st_ino, after.st_ino);
+  std::set<std::string> names;
+  for (const auto& p : protected_paths) {
+    names.insert(fs::path(p).filename().string());
+    EXPECT_NE(p.find("/v1/tmp/"), std::string::npos) << p;
+  }
+  for (const char* n : {"model.mil", "coremldata.bin", "weight.bin"}) EXPECT_TRUE(names.count(n)) << n;
+  EXPECT_EQ(*store.Lookup(key, "Detector"), *path);
+  fs::remove_all(root_ + "-compile");
 }
 
 TEST_F(StoreTest, InstallsDecryptedBytesAndCallsTheProtectionHook) {

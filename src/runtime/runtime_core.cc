@@ -155,7 +155,8 @@ Result<std::string> RuntimeCore::CompileIntoStore(const std::string& path, const
   const std::string temp = options_.state_dir + "/compile/" + std::to_string(::getpid()) + "-" +
                            std::to_string(counter.fetch_add(1));
   auto compiled = options_.backend->Compile(path, temp);
-  Result<std::string> installed = compiled.ok() ? store_->InstallDirectory(key, name, *compiled)
+  // The compile output is ours: moved into the store, not copied.
+  Result<std::string> installed = compiled.ok() ? store_->InstallDirectoryByMove(key, name, *compiled)
                                                 : Result<std::string>(compiled.status());
   std::error_code ec;
   fs::remove_all(temp, ec);
