@@ -13,6 +13,7 @@
 #include "anepilot/runtime.hpp"
 #include "base/test_paths.h"
 #include "runtime/device_profile.h"
+#include "runtime/test_child.h"
 #include "telemetry/telemetry.h"
 
 namespace anepilot::runtime {
@@ -102,6 +103,49 @@ TEST_F(CApiTest, AnOlderCallersShorterStructGetsDefaultsForNewerFields) {
   c.session_id = reinterpret_cast<const char*>(0x1);  // past struct_size: must not be read
   anepilot_runtime* rt = nullptr;
   ASSERT_EQ(anepilot_runtime_create(&c, &rt), ANEPILOT_OK) << anepilot_last_error_message();
+  anepilot_runtime_destroy(rt);
+}
+
+// anepilot_model_release returns although the background Neural Engine load
+// hangs for ever (the simulated backend's real hang); the hang is then a death
+// of that load to the next launch, which blocks `all` and recovers it.
+TEST_F(CApiTest, ReleasingAModelWhoseBackgroundLoadHangsReturns) {
+  DeviceProfile p = *LoadDeviceProfile(profile_);
+  p.faults = {{ComputeUnits::kAll, FaultStep::kLoad, FaultKind::kHang, 0}};
+  std::ofstream(profile_, std::ios::trunc) << DeviceProfileToJson(p);
+  auto end = testing::RunInChild(
+      [&] {
+        anepilot_runtime* rt = nullptr;
+        anepilot_model* model = nullptr;
+        if (anepilot_runtime_create(&config_, &rt) != ANEPILOT_OK) ::_exit(3);
+        if (anepilot_model_load(rt, model_.c_str(), &model) != ANEPILOT_OK) ::_exit(4);
+        const float x[] = {1, 2};
+        const int64_t shape[] = {1, 2};
+        anepilot_tensor in = {"x", shape, 2, x, 2};
+        anepilot_outputs* out = nullptr;
+        if (anepilot_model_predict(model, &in, 1, &out) != ANEPILOT_OK) ::_exit(5);
+        anepilot_outputs_release(out);
+        // The background load sleeps 50 ms (scaled) before it hangs; be sure it is in.
+        std::this_thread::sleep_for(std::chrono::milliseconds(300));
+        anepilot_model_release(model);
+        anepilot_runtime_destroy(rt);
+        ::_exit(0);  // the hung thread never ends: leave without static teardown
+      },
+      std::chrono::seconds(60));
+  EXPECT_FALSE(end.timed_out) << "anepilot_model_release blocked on the hung load";
+  ASSERT_TRUE(end.exited);
+  EXPECT_EQ(end.exit_code, 0);
+
+  anepilot_runtime* rt = nullptr;
+  ASSERT_EQ(anepilot_runtime_create(&config_, &rt), ANEPILOT_OK) << anepilot_last_error_message();
+  anepilot_model* model = nullptr;
+  ASSERT_EQ(anepilot_model_load(rt, model_.c_str(), &model), ANEPILOT_OK) << anepilot_last_error_message();
+  EXPECT_EQ(anepilot_model_recovered_crashes(model), 1u);
+  anepilot_swap_info info;
+  info.struct_size = sizeof info;
+  ASSERT_EQ(anepilot_model_swap_info(model, /*wait=*/1, &info), ANEPILOT_OK);
+  EXPECT_EQ(info.state, ANEPILOT_SWAP_NOT_ATTEMPTED);  // `all` is blocked now
+  anepilot_model_release(model);
   anepilot_runtime_destroy(rt);
 }
 
