@@ -22,6 +22,7 @@
 // printed is converted back to simulated milliseconds.
 //
 //   anepilot_runtime_bench [--time-scale 0.1] [--requests 300] [--launches 3]
+//                          [--fresh-installs 6] [--state-root DIR] [--only launch-overhead]
 #include <unistd.h>
 
 #include <algorithm>
@@ -67,6 +68,7 @@ struct Options {
   // cost of one durable write on the disk is printed separately).
   std::string state_root = fs::exists("/dev/shm") ? "/dev/shm" : fs::temp_directory_path().string();
   std::string only;  // "launch-overhead": only that section (quick profiling)
+  int fresh_installs = 6;  // extra fresh installs per device for the time-to-first-result target
 };
 
 struct Strategy {
@@ -501,8 +503,10 @@ int main(int argc, char** argv) {
     else if (a == "--launches") o.launches = std::atoi(argv[i + 1]);
     else if (a == "--state-root") o.state_root = argv[i + 1];
     else if (a == "--only") o.only = argv[i + 1];
+    else if (a == "--fresh-installs") o.fresh_installs = std::atoi(argv[i + 1]);
     else {
-      std::fprintf(stderr, "usage: %s [--time-scale S] [--requests N] [--launches L] [--state-root DIR] [--only launch-overhead]\n", argv[0]);
+      std::fprintf(stderr, "usage: %s [--time-scale S] [--requests N] [--launches L] [--state-root DIR] [--fresh-installs K] "
+                   "[--only launch-overhead]\n", argv[0]);
       return 2;
     }
   }
@@ -628,16 +632,45 @@ int main(int argc, char** argv) {
         best_static = name;
       }
     }
+    // One first launch per strategy is one sample: on a shared, loaded machine
+    // a single scheduling stall of a few real ms shows as tens of simulated ms
+    // (x 1/time-scale). So the target uses the median over that first launch
+    // plus --fresh-installs more fresh installs of each, interleaved.
+    std::map<std::string, std::vector<double>> fresh_ttfr;
+    fresh_ttfr["static cpuAndGPU"].push_back(gpu.first.ttfr);
+    fresh_ttfr["anepilot"].push_back(ours.first.ttfr);
+    Options one_request = o;
+    one_request.requests = 1;
+    for (int install = 0; install < o.fresh_installs; ++install) {
+      for (const Strategy& s : strategies) {
+        if (s.name != "static cpuAndGPU" && s.name != "anepilot") continue;
+        const std::string dir = root + "/fresh/" + device + "/" + s.name + "/" + std::to_string(install);
+        fs::create_directories(dir);
+        std::ofstream(dir + "/Detector.mlmodel") << "detector weights";
+        LaunchResult r = Launch(one_request, device, s, dir, dir + "/Detector.mlmodel");
+        if (r.ttfr > 0) fresh_ttfr[s.name].push_back(r.ttfr);
+      }
+    }
+    auto median_of = [](std::vector<double> v) {
+      std::sort(v.begin(), v.end());
+      return v.empty() ? 0.0 : v[v.size() / 2];
+    };
+    const double gpu_ttfr = median_of(fresh_ttfr["static cpuAndGPU"]);
+    const double ours_ttfr = median_of(fresh_ttfr["anepilot"]);
+
     std::printf("\n%s targets:\n", device.c_str());
-    // Time to first result of the first (cold) launch, even one that crashed
-    // later in its background load; steady latency of the first completed one.
-    const double ttfr_ratio = ours.first.ttfr / gpu.first.ttfr;
+    // Time to first result of fresh installs (cold caches), even ones that
+    // crashed later in their background load; steady latency of the completed ones.
+    const double ttfr_ratio = ours_ttfr / gpu_ttfr;
     const double steady_ratio = ours.completed.steady_latency / best_static_steady;
     const bool ttfr_ok = ttfr_ratio <= 1.1;
     const bool steady_ok = steady_ratio <= 1.05;
     const bool crash_ok = ours.crashes <= 1 && ours_policy.crashes == 0;
-    std::printf("  time to first result: anepilot %.1f / static cpuAndGPU (fastest to load) %.1f = %.3fx (<= 1.1x) %s\n",
-                ours.first.ttfr, gpu.first.ttfr, ttfr_ratio, ttfr_ok ? "MET" : "MISSED");
+    std::printf("  time to first result (first launch only): anepilot %.1f / static cpuAndGPU %.1f = %.3fx\n",
+                ours.first.ttfr, gpu.first.ttfr, ours.first.ttfr / gpu.first.ttfr);
+    std::printf("  time to first result (median of %zu fresh installs): anepilot %.1f / static cpuAndGPU (fastest "
+                "to load) %.1f = %.3fx (<= 1.1x) %s\n",
+                fresh_ttfr["anepilot"].size(), ours_ttfr, gpu_ttfr, ttfr_ratio, ttfr_ok ? "MET" : "MISSED");
     std::printf("  steady latency: anepilot %.2f / best safe static (%s) %.2f = %.3fx (<= 1.05x) %s\n",
                 ours.completed.steady_latency, best_static.c_str(), best_static_steady, steady_ratio,
                 steady_ok ? "MET" : "MISSED");
