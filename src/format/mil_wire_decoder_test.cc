@@ -18,6 +18,7 @@
 #include "base/test_paths.h"
 #include "format/ir_diff_for_tests.h"
 #include "format/mlmodel_program.h"
+#include "format/mlmodel_spec.h"
 #include "proto/MIL.pb.h"
 #include "proto/Model.pb.h"
 
@@ -394,6 +395,41 @@ TEST(MilWireDecoder, NestingLimitsHoldLikeTheOracle) {
   std::string deep = op.SerializeAsString();
   EXPECT_FALSE(Oracle(ProgramWithOps({deep})).program.ok());
   EXPECT_EQ(Wire(ProgramWithOps({deep})).program.status().code(), StatusCode::kCorruptModel);
+}
+
+TEST(MilWireDecoder, AProgramAttributeGivenTwiceMergesLikeLibprotobuf) {
+  // buildInfo's value in two occurrences of the entry's `value` field: the
+  // first carries the type, the second the dictionary; merged, they are one
+  // dictionary value, flattened as usual.
+  mil::Value type_only;
+  SetTensorType(type_only.mutable_type(), mil::STRING, {});
+  mil::Value dict;
+  auto* kv = dict.mutable_immediatevalue()->mutable_dictionary()->add_values();
+  kv->mutable_key()->mutable_immediatevalue()->mutable_tensor()->mutable_strings()->add_values("k");
+  kv->mutable_value()->mutable_immediatevalue()->mutable_tensor()->mutable_strings()->add_values("v");
+  std::string entry = Len(1, "buildInfo") + Len(2, type_only.SerializeAsString()) + Len(2, dict.SerializeAsString());
+  std::string bytes = PutVarint(1 << 3) + PutVarint(1) + Len(4, entry);
+  ExpectSameAsOracle(bytes, "merged attribute");
+  auto w = Wire(bytes);
+  ASSERT_TRUE(w.program.ok());
+  EXPECT_EQ(w.program->attributes.at("buildInfo.k"), "v");
+}
+
+TEST(MilWireDecoder, PipelineStagesThatAreMlProgramsAreDecoded) {
+  spec::Model m;
+  m.set_specificationversion(7);
+  m.mutable_description();
+  for (const char* name : {"a", "b"}) {
+    auto* stage = m.mutable_pipeline()->add_models();
+    stage->set_specificationversion(7);
+    stage->set_mlprogram(ProgramWithOps({NamedOp("relu", name, name).SerializeAsString()}));
+  }
+  auto r = ParseModelSpec(m.SerializeAsString(), "pipeline.mlmodel");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_EQ(r->stages.size(), 2u);
+  EXPECT_EQ(r->stages[1].kind, "mlProgram");
+  ASSERT_EQ(r->stages[1].program.functions.size(), 1u);
+  EXPECT_EQ(r->stages[1].program.functions[0].body.ops.at(0).name, "b");
 }
 
 }  // namespace

@@ -28,6 +28,21 @@ bool WireReader::ReadVarintSlow(uint64_t* v) {
   return Fail(WireErrorKind::kMalformed, start, "a varint is longer than 10 bytes");
 }
 
+bool WireReader::ReadTagSlow(uint32_t* tag) {
+  const char* start = p_;
+  uint32_t result = 0;
+  for (int i = 0; i < 5; ++i) {
+    if (p_ == end_) return Fail(WireErrorKind::kTruncated, start, "a field tag runs past the end");
+    auto b = static_cast<uint8_t>(*p_++);
+    result |= static_cast<uint32_t>(b & 0x7f) << (7 * i);  // the fifth byte's high bits fall off
+    if (b < 0x80) {
+      *tag = result;
+      return true;
+    }
+  }
+  return Fail(WireErrorKind::kMalformed, start, "a field tag is longer than 5 bytes");
+}
+
 bool WireReader::SkipValue(const FieldKey& key, int group_depth_left) {
   switch (key.type) {
     case WireType::kVarint: {
@@ -54,12 +69,9 @@ bool WireReader::SkipValue(const FieldKey& key, int group_depth_left) {
       while (true) {
         if (p_ == end_) return Fail(WireErrorKind::kTruncated, p_, "a group runs past the end");
         const char* tag_start = p_;
-        uint64_t tag;
-        if (!ReadVarint(&tag)) return false;
-        if (tag > 0xFFFFFFFFu) {
-          return Fail(WireErrorKind::kMalformed, tag_start, "a field tag is wider than 32 bits");
-        }
-        FieldKey inner{static_cast<uint32_t>(tag >> 3), static_cast<WireType>(tag & 7)};
+        uint32_t tag;
+        if (!ReadTagSlow(&tag)) return false;
+        FieldKey inner{tag >> 3, static_cast<WireType>(tag & 7)};
         if (inner.number == 0) return Fail(WireErrorKind::kMalformed, tag_start, "a field has number 0");
         if ((tag & 7) > 5) return Fail(WireErrorKind::kMalformed, tag_start, "a field has wire type 6 or 7");
         if (inner.type == WireType::kEndGroup) {

@@ -11,8 +11,9 @@
 // first error: kTruncated when a varint, fixed-width value or length-delimited
 // value runs past the end of the reader's bytes (a file cut short), and
 // kMalformed for bytes no encoder produces (wire type 6 or 7, a stray
-// end-group, field number 0, a varint longer than 10 bytes, a tag beyond 32
-// bits, groups nested deeper than the caller allows). Offsets are absolute:
+// end-group, field number 0, a varint longer than 10 bytes, a tag longer than
+// 5 bytes, groups nested deeper than the caller allows). As in libprotobuf,
+// bits of a 5-byte tag beyond 32 are dropped. Offsets are absolute:
 // `base_offset` is the offset of the reader's first byte in the enclosing
 // input, so nested readers report positions in the whole file.
 //
@@ -81,23 +82,16 @@ class WireReader {
   ANEPILOT_WIRE_INLINE bool NextField(FieldKey* key) {
     if (p_ == end_) return false;
     const char* start = p_;
-    uint64_t tag;
+    uint32_t tag;
     // Fast path: one-byte tags (field numbers 1..15) are most of every message.
     auto b = static_cast<uint8_t>(*p_);
     if (b < 0x80) {
       tag = b;
       ++p_;
-    } else if (!ReadVarintSlow(&tag)) {
+    } else if (!ReadTagSlow(&tag)) {
       return false;
     }
-    if (tag > 0xFFFFFFFFu) return Fail(WireErrorKind::kMalformed, start, "a field tag is wider than 32 bits");
-    uint32_t wt = static_cast<uint32_t>(tag) & 7;
-    key->number = static_cast<uint32_t>(tag >> 3);
-    if (key->number == 0) return Fail(WireErrorKind::kMalformed, start, "a field has number 0");
-    if (wt > 5) return Fail(WireErrorKind::kMalformed, start, "a field has wire type 6 or 7");
-    if (wt == 4) return Fail(WireErrorKind::kMalformed, start, "an end-group marker outside any group");
-    key->type = static_cast<WireType>(wt);
-    return true;
+    return CheckTag(tag, start, key);
   }
 
   ANEPILOT_WIRE_INLINE bool ReadVarint(uint64_t* v) {
@@ -154,6 +148,18 @@ class WireReader {
     return FailAt(kind, base_ + static_cast<size_t>(at - begin_), what);
   }
   bool ReadVarintSlow(uint64_t* v);
+  // A tag is a varint of at most 5 bytes whose bits beyond 32 are dropped,
+  // as protobuf's parser reads it.
+  bool ReadTagSlow(uint32_t* tag);
+  bool CheckTag(uint32_t tag, const char* start, FieldKey* key) {
+    uint32_t wt = tag & 7;
+    key->number = tag >> 3;
+    if (key->number == 0) return Fail(WireErrorKind::kMalformed, start, "a field has number 0");
+    if (wt > 5) return Fail(WireErrorKind::kMalformed, start, "a field has wire type 6 or 7");
+    if (wt == 4) return Fail(WireErrorKind::kMalformed, start, "an end-group marker outside any group");
+    key->type = static_cast<WireType>(wt);
+    return true;
+  }
   bool SkipValue(const FieldKey& key, int group_depth_left);
 
   const char* begin_;

@@ -23,6 +23,11 @@ void PutVarint(std::string* out, uint64_t v) {
   }
   out->push_back(static_cast<char>(v));
 }
+std::string PutVarintForTest(uint64_t v) {
+  std::string out;
+  PutVarint(&out, v);
+  return out;
+}
 void PutTag(std::string* out, uint32_t number, WireType type) {
   PutVarint(out, (static_cast<uint64_t>(number) << 3) | static_cast<uint32_t>(type));
 }
@@ -153,7 +158,7 @@ TEST(WireReader, MalformedInputsAreMalformedWithTheirOffset) {
       {std::string("\x0c", 1), "stray end-group"},
       {std::string("\x02\x00", 2), "field number 0"},
       {std::string("\x08") + std::string(10, '\xff') + "\x01", "varint of 11 bytes"},
-      {std::string("\xff\xff\xff\xff\xff\x01", 6), "tag wider than 32 bits"},
+      {std::string("\x8a\x80\x80\x80\x80\x00", 6), "tag longer than 5 bytes"},
       {mismatched_group, "end-group of another field"},
   };
   for (const auto& c : cases) {
@@ -267,6 +272,16 @@ TEST(WireReader, AFieldOfAnotherWireTypeIsSkippedByRepeatedScalarReads) {
     ASSERT_TRUE(ReadRepeatedScalar<WireType::kVarint>(r, k, [&](uint64_t v) { got.push_back(v); }));
   }
   EXPECT_EQ(got, (std::vector<uint64_t>{9}));
+}
+
+TEST(WireReader, AFiveByteTagDropsItsBitsBeyond32LikeLibprotobuf) {
+  // Field 1, wire type 2, spelled in 5 bytes with high bits set in the last.
+  std::string b = std::string("\x8a\x80\x80\x80\x70", 5) + PutVarintForTest(1) + "z";
+  WireReader r(b, 0);
+  FieldKey k;
+  ASSERT_TRUE(r.NextField(&k)) << r.error().what;
+  EXPECT_EQ(k.number, 1u);
+  EXPECT_EQ(k.type, WireType::kLen);
 }
 
 TEST(WireReader, DeeplyNestedGroupsAreRefusedNotRecursedWithoutBound) {
