@@ -47,7 +47,8 @@ class DeferredSync {
   void SyncFile(std::string path);
   // fsync of the directory, making creates / renames / unlinks in it durable.
   void SyncDirectory(std::string dir);
-  // Any other job (e.g. "write a completion marker once the entry is durable").
+  // Any other job (e.g. "write a completion marker once the entry is durable",
+  // or removing a temp directory that need not delay the caller).
   void Run(std::function<Status()> job);
 
   // Blocks until every job queued before this call has run.

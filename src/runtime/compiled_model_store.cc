@@ -312,6 +312,22 @@ Result<std::string> CompiledModelStore::Lookup(const std::string& key, const std
   return it->second.path;
 }
 
+void CompiledModelStore::RemoveLater(const std::string& temp) {
+  // Removing a directory can wait on a busy file system's journal for
+  // milliseconds; the emptied temp directory is no use to anyone, so with a
+  // queue it goes there (a process that dies first leaves it to the next Open).
+  auto job = [temp]() -> Status {
+    std::error_code ec;
+    fs::remove_all(temp, ec);
+    return Status::Ok();
+  };
+  if (options_.deferred_sync) {
+    options_.deferred_sync->Run(std::move(job));
+  } else {
+    (void)job();
+  }
+}
+
 void CompiledModelStore::MakeDurable(const std::string& key) {
   auto job = [dir = dir_, key]() -> Status {
     const std::string entry_dir = dir + "/" + key;
@@ -342,8 +358,9 @@ Result<std::string> CompiledModelStore::Install(
   const std::string staged = temp + "/" + key;
   const std::string model = staged + "/" + name + ".mlmodelc";
   std::error_code ec;
-  fs::create_directories(model, ec);
-  if (ec) return IoError(model + ": cannot create directory: " + ec.message());
+  // `write` creates `model` itself (a move renames a whole directory there).
+  fs::create_directories(staged, ec);
+  if (ec) return IoError(staged + ": cannot create directory: " + ec.message());
   const bool sync_now = !options_.deferred_sync;
   Status written = write(model);
   if (written.ok() && options_.protect_path) written = options_.protect_path(staged);
@@ -369,7 +386,7 @@ Result<std::string> CompiledModelStore::Install(
     }
     // Another thread or process installed the same key first: theirs wins.
   } else {
-    fs::remove_all(temp, ec);
+    RemoveLater(temp);
     if (sync_now) ANEPILOT_RETURN_IF_ERROR(SyncDirectory(dir_));
   }
   ANEPILOT_ASSIGN_OR_RETURN(Index index, ReadIndex());
@@ -394,7 +411,10 @@ Result<std::string> CompiledModelStore::InstallDirectory(const std::string& key,
                                                          const std::string& compiled_dir) {
   std::error_code ec;
   if (!fs::is_directory(compiled_dir, ec)) return NotFound(compiled_dir + ": compiled model directory not found");
-  return Install(key, name, [&](const std::string& target) {
+  return Install(key, name, [&](const std::string& target) -> Status {
+    std::error_code mk_ec;
+    fs::create_directories(target, mk_ec);
+    if (mk_ec) return IoError(target + ": cannot create directory: " + mk_ec.message());
     return CopyTree(compiled_dir, target, options_.protect_path, /*sync=*/!options_.deferred_sync);
   });
 }
@@ -406,7 +426,6 @@ Result<std::string> CompiledModelStore::InstallDirectoryByMove(const std::string
   return Install(key, name, [&](const std::string& target) -> Status {
     const bool sync = !options_.deferred_sync;
     std::error_code rm_ec;
-    fs::remove(target, rm_ec);  // the empty directory Install made
     if (::rename(compiled_dir.c_str(), target.c_str()) != 0) {
       if (errno != EXDEV) return IoError(compiled_dir + ": cannot move into the store: " + std::strerror(errno));
       fs::create_directories(target, rm_ec);
@@ -433,6 +452,9 @@ Result<std::string> CompiledModelStore::InstallFiles(
     }
   }
   return Install(key, name, [&](const std::string& target) -> Status {
+    std::error_code mk_ec;
+    fs::create_directories(target, mk_ec);
+    if (mk_ec) return IoError(target + ": cannot create directory: " + mk_ec.message());
     for (const auto& [rel, bytes] : files) {
       const std::string path = target + "/" + rel;
       std::error_code ec;

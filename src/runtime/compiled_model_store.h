@@ -115,7 +115,8 @@ class CompiledModelStore {
   class Lock;
   struct Index;
 
-  // Fills a fresh temp directory via `write` then moves it into place.
+  // `write(target)` creates the .mlmodelc directory `target` (inside a fresh
+  // temp directory) and fills it; then the entry is moved into place.
   Result<std::string> Install(const std::string& key, const std::string& name,
                               const std::function<Status(const std::string& target)>& write);
   Result<Index> ReadIndex();             // caller holds the lock
@@ -123,6 +124,9 @@ class CompiledModelStore {
   // fsyncs the entry's files and directories and then writes its "durable"
   // stamp: on the deferred_sync queue when there is one, else now.
   void MakeDurable(const std::string& key);
+  // Removes an install's emptied temp directory: on the queue when there is
+  // one, else now.
+  void RemoveLater(const std::string& temp);
   Status EvictLocked(Index& index, uint64_t budget, const std::string& keep_key);
   std::string EntryPath(const std::string& key, const std::string& name) const;
   std::string NewTempDir(const std::string& tag);

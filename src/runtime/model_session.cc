@@ -43,6 +43,7 @@ struct ModelSession::Impl {
   std::condition_variable sample_cv;
   std::optional<Tensors> sample;  // first input seen; guarded by sample_mu
   bool closing = false;           // guarded by sample_mu
+  bool first_result = false;      // a first prediction was served; guarded by sample_mu
   std::atomic<bool> have_sample{false};
 
   mutable std::mutex outcome_mu;
@@ -254,7 +255,14 @@ Result<Tensors> ModelSession::Impl::Predict(const Tensors& inputs) {
       auto out = FirstPrediction(*slot, inputs, /*background=*/false);
       // Only a prediction that came back marks the step done; after an error
       // the next caller arms and tries again.
-      if (out.ok()) slot->first_done.store(true, std::memory_order_release);
+      if (out.ok()) {
+        slot->first_done.store(true, std::memory_order_release);
+        {
+          std::lock_guard<std::mutex> sample_lock(sample_mu);
+          first_result = true;
+        }
+        sample_cv.notify_all();
+      }
       return out;
     }
   }
@@ -306,6 +314,15 @@ void ModelSession::Impl::Background() {
   const ComputeUnits target = *options.swap_to;
   SwapOutcome outcome;
   outcome.candidate = target;
+  {
+    std::unique_lock<std::mutex> lock(sample_mu);
+    sample_cv.wait_for(lock, options.background_start_delay, [&] { return closing || first_result; });
+    if (closing) {
+      outcome.state = SwapState::kCancelled;
+      Decide(outcome);
+      return;
+    }
+  }
 
   auto loaded = LoadGuarded(target, /*background=*/true);
   if (!loaded.ok()) {

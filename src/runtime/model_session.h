@@ -4,7 +4,11 @@
 //
 //   Open():  loads serve_order[0] (the next on failure, skipping blocked ones)
 //            and returns; predictions can start.
-//   background thread: loads swap_to; waits for the first input a caller
+//   background thread: waits until the first result is out (the first
+//            prediction served) or `background_start_delay` passed, so that
+//            its load does not compete with the first result for the crash
+//            guard's lock, the disk and the CPU; loads swap_to; waits for the
+//            first input a caller
 //            passes; runs it on both configurations; checks the candidate's
 //            output is finite and agrees within `tolerance`; times both on that
 //            input (fastest of `latency_samples` interleaved runs each); swaps when the candidate
@@ -119,6 +123,11 @@ struct ModelSessionOptions {
   std::function<void(const SessionEvent&)> observer;
   Clock* clock = &SystemClock();  // not owned; must outlive the background thread
   std::chrono::milliseconds release_wait = kDefaultReleaseWait;
+  // The background load starts after the first prediction has been served,
+  // or after this long without one (an app that loads early and predicts
+  // later still gets its candidate specialized). Small next to a Neural
+  // Engine load (seconds).
+  std::chrono::milliseconds background_start_delay{100};
 };
 
 class ModelSession {

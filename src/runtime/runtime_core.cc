@@ -158,8 +158,17 @@ Result<std::string> RuntimeCore::CompileIntoStore(const std::string& path, const
   // The compile output is ours: moved into the store, not copied.
   Result<std::string> installed = compiled.ok() ? store_->InstallDirectoryByMove(key, name, *compiled)
                                                 : Result<std::string>(compiled.status());
-  std::error_code ec;
-  fs::remove_all(temp, ec);
+  // The (now empty) compile directory is not needed for the first result.
+  auto remove_temp = [temp]() -> Status {
+    std::error_code ec;
+    fs::remove_all(temp, ec);
+    return Status::Ok();
+  };
+  if (deferred_sync_) {
+    deferred_sync_->Run(std::move(remove_temp));
+  } else {
+    (void)remove_temp();
+  }
   return installed;
 }
 
