@@ -6,11 +6,9 @@
 // difference). The input is a serialized MILSpec.Program (Model.mlProgram).
 //
 // Tolerated differences, in acceptance only (the decoder accepts some inputs
-// libprotobuf refuses; never the reverse in 3.4 million runs): the bytes of a
-// oneof member that a later member replaces are not decoded (libprotobuf
-// parses and may refuse them); occurrences of a merged singular message are
-// decoded as their concatenation, so a field split across two occurrences
-// passes; length varints longer than 5 bytes are accepted; skipped groups
+// libprotobuf refuses, never the reverse): occurrences of a merged singular
+// message are decoded as their concatenation, so a field split across two
+// occurrences passes; length varints longer than 5 bytes are accepted; skipped groups
 // have their own depth limit. Only the IRs of inputs both accept are
 // compared, and they must be equal. ANEPILOT_FUZZ_STATS=1 prints at exit how
 // many inputs each reader accepted and how many were compared, and each

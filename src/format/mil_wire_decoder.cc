@@ -90,19 +90,41 @@ struct SubMessage {
 };
 
 // A oneof whose members are all embedded messages.
+// Members a later member replaced are kept in `replaced`: libprotobuf parses
+// every occurrence, so their bytes must be valid too (DecodeReplaced).
 struct OneofMessage {
   uint32_t which = 0;  // field number of the member set, 0 for none
   SubMessage member;
+  std::vector<std::pair<uint32_t, SubMessage>> replaced;
 
   void Set(uint32_t number, std::string_view v, size_t off) {
     if (number == which) {
       member.Merge(v, off);
-    } else {
-      which = number;
-      member.Replace(v, off);
+      return;
     }
+    if (which != 0) replaced.emplace_back(which, std::move(member));
+    which = number;
+    member = SubMessage();
+    member.Replace(v, off);
   }
 };
+
+// The encoding of a message holding only field `number` = `bytes`: how a
+// replaced oneof member is checked with the decoder of its enclosing message.
+std::string SingleField(uint32_t number, std::string_view bytes) {
+  std::string out;
+  auto put = [&out](uint64_t v) {
+    while (v >= 0x80) {
+      out.push_back(static_cast<char>((v & 0x7f) | 0x80));
+      v >>= 7;
+    }
+    out.push_back(static_cast<char>(v));
+  };
+  put((static_cast<uint64_t>(number) << 3) | 2);
+  put(bytes.size());
+  out.append(bytes);
+  return out;
+}
 
 // Reads a length-delimited field's value, or skips a field of another wire
 // type (protobuf treats it as unknown). True when `v` was read.
@@ -576,9 +598,11 @@ bool Decoder::Binding(std::string_view bytes, size_t off, int depth, ir::Binding
   size_t voff = 0;
   uint32_t which = 0;  // oneof binding: name or value
   SubMessage value;
+  std::vector<SubMessage> replaced_values;  // values a later name replaced: still parsed
   while (r.NextField(&k)) {
     if (k.number == field::kBindingName) {
       if (ReadLenField(r, k, &v, &voff)) {
+        if (which == field::kBindingValue) replaced_values.push_back(std::move(value));
         name = v;
         which = field::kBindingName;
       }
@@ -596,6 +620,10 @@ bool Decoder::Binding(std::string_view bytes, size_t off, int depth, ir::Binding
     }
   }
   if (!Finish(r)) return false;
+  for (const auto& old : replaced_values) {
+    ir::Constant scratch;
+    if (!ValueOf(old, depth - 1, &scratch)) return false;
+  }
   if (which == field::kBindingValue) return ValueOf(value, depth - 1, &out->constant.emplace());
   out->name.assign(name);
   return true;
@@ -687,6 +715,10 @@ bool Decoder::ValueType(std::string_view bytes, size_t off, int depth, ir::Value
     }
   }
   if (!Finish(r)) return false;
+  for (const auto& [w, old] : type.replaced) {
+    ir::ValueType scratch;
+    if (!ValueType(SingleField(w, old.bytes()), old.offset, depth, &scratch)) return false;
+  }
   const SubMessage& m = type.member;
   switch (type.which) {
     case field::kTensorType:
@@ -822,6 +854,10 @@ bool Decoder::Dimension(std::string_view bytes, size_t off, int depth, ir::Dim* 
     }
   }
   if (!Finish(r)) return false;
+  for (const auto& [w, old] : dim.replaced) {
+    ir::Dim scratch;
+    if (!Dimension(SingleField(w, old.bytes()), old.offset, depth, &scratch)) return false;
+  }
   if (dim.which == 0) return true;
   // ConstantDimension {uint64 size = 1;} / UnknownDimension {bool variadic = 1;}
   if (depth - 1 < 0) return TooDeep(dim.member.offset);
@@ -875,6 +911,10 @@ bool Decoder::Value(std::string_view bytes, size_t off, int depth, ir::Constant*
     }
   }
   if (!Finish(r)) return false;
+  for (const auto& [w, old] : value.replaced) {
+    ir::Constant scratch;
+    if (!Value(SingleField(w, old.bytes()), old.offset, depth, &scratch)) return false;
+  }
   if (!ValueTypeOf(type, depth - 1, &c->type)) return false;
   if (c->type.kind == ir::ValueType::Kind::kTensor) {
     if (auto size = SafeByteSize(c->type.tensor)) c->byte_size = *size;
@@ -918,6 +958,10 @@ bool Decoder::ImmediateValue(std::string_view bytes, size_t off, int depth, ir::
     }
   }
   if (!Finish(r)) return false;
+  for (const auto& [w, old] : value.replaced) {
+    ir::Constant scratch;
+    if (!ImmediateValue(SingleField(w, old.bytes()), old.offset, depth, &scratch, nullptr)) return false;
+  }
   const SubMessage& m = value.member;
   if (value.which == field::kImmTensor) return TensorValue(m.bytes(), m.offset, depth - 1, c);
   // Tuples, lists and dictionaries as values are rare inside programs; their
@@ -988,6 +1032,10 @@ bool Decoder::TensorValue(std::string_view bytes, size_t off, int depth, ir::Con
     }
   }
   if (!Finish(r)) return false;
+  for (const auto& [w, old] : value.replaced) {
+    ir::Constant scratch;
+    if (!TensorValue(SingleField(w, old.bytes()), old.offset, depth, &scratch)) return false;
+  }
   if (value.which == 0) return true;
   return RepeatedValues(value.member.bytes(), value.member.offset, depth - 1, value.which, c);
 }

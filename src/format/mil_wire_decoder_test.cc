@@ -415,6 +415,33 @@ TEST(MilWireDecoder, AProgramAttributeGivenTwiceMergesLikeLibprotobuf) {
   EXPECT_EQ(w.program->attributes.at("buildInfo.k"), "v");
 }
 
+TEST(MilWireDecoder, AOneofMemberReplacedByAnotherMustStillBeValid) {
+  // A dimension whose `constant` member (holding a field numbered 0) is
+  // replaced by an `unknown` member: libprotobuf parses, and refuses, the
+  // replaced member; so must the decoder. With a valid replaced member both
+  // accept, and the later member wins.
+  mil::NamedValueType base;
+  base.set_name("y");
+  SetTensorType(base.mutable_type(), mil::FLOAT32, {});
+  for (bool valid : {false, true}) {
+    std::string constant = valid ? PutVarint(1 << 3) + PutVarint(7) : std::string("\x02\x01\x00", 3);
+    std::string dimension = Len(1, constant) + Len(2, "");
+    std::string tensor = PutVarint(1 << 3) + PutVarint(11) + Len(3, dimension);
+    std::string output = Len(1, "y") + Len(2, Len(1, tensor));
+    std::string op = Len(1, "relu") + Len(3, output);
+    std::string bytes = ProgramWithOps({op});
+    if (!valid) {
+      EXPECT_FALSE(Oracle(bytes).program.ok());
+      EXPECT_EQ(Wire(bytes).program.status().code(), StatusCode::kCorruptModel);
+      continue;
+    }
+    ExpectSameAsOracle(bytes, "replaced oneof member");
+    auto w = Wire(bytes);
+    ASSERT_TRUE(w.program.ok());
+    EXPECT_EQ(w.program->functions[0].body.ops.at(0).outputs.at(0).type.ToString(), "fp32[?]");
+  }
+}
+
 TEST(MilWireDecoder, PipelineStagesThatAreMlProgramsAreDecoded) {
   spec::Model m;
   m.set_specificationversion(7);
