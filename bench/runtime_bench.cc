@@ -63,9 +63,13 @@ struct Options {
   int requests = 300;
   int launches = 3;
   double period_ms = 33;  // simulated ms between requests
-  // Where launches keep their state. Default /dev/shm (tmpfs: fsync is nearly
-  // free, like a phone's flash, unlike this build machine's shared disk; the
-  // cost of one durable write on the disk is printed separately).
+  // Where launches keep their state. Default /dev/shm (tmpfs): it leaves out
+  // this build machine's shared virtual disk, whose metadata and fsync
+  // latencies swing by tens of ms with other tenants' load; a phone's flash
+  // is neither that slow nor free, so pass --state-root DIR on a real disk to
+  // include a file system's costs (the cost of one durable write there is
+  // printed separately). Remember --time-scale multiplies every real cost of
+  // the runtime by 1/scale in the simulated figures; --time-scale 1 does not.
   std::string state_root = fs::exists("/dev/shm") ? "/dev/shm" : fs::temp_directory_path().string();
   std::string only;  // "launch-overhead": only that section (quick profiling)
   int fresh_installs = 6;  // extra fresh installs per device for the time-to-first-result target
