@@ -90,21 +90,20 @@ struct SubMessage {
 };
 
 // A oneof whose members are all embedded messages.
-// Members a later member replaced are kept in `replaced`: libprotobuf parses
-// every occurrence, so their bytes must be valid too (DecodeReplaced).
+// A member replaced by a later, different member must still be valid:
+// libprotobuf parses every occurrence. Decoders check it when the switch is
+// seen (Switching), with the decoder of the enclosing message (SingleField).
 struct OneofMessage {
   uint32_t which = 0;  // field number of the member set, 0 for none
   SubMessage member;
-  std::vector<std::pair<uint32_t, SubMessage>> replaced;
 
+  bool Switching(uint32_t number) const { return which != 0 && number != which; }
   void Set(uint32_t number, std::string_view v, size_t off) {
     if (number == which) {
       member.Merge(v, off);
       return;
     }
-    if (which != 0) replaced.emplace_back(which, std::move(member));
     which = number;
-    member = SubMessage();
     member.Replace(v, off);
   }
 };
@@ -598,11 +597,14 @@ bool Decoder::Binding(std::string_view bytes, size_t off, int depth, ir::Binding
   size_t voff = 0;
   uint32_t which = 0;  // oneof binding: name or value
   SubMessage value;
-  std::vector<SubMessage> replaced_values;  // values a later name replaced: still parsed
   while (r.NextField(&k)) {
     if (k.number == field::kBindingName) {
       if (ReadLenField(r, k, &v, &voff)) {
-        if (which == field::kBindingValue) replaced_values.push_back(std::move(value));
+        if (which == field::kBindingValue) {
+          // The value this name replaces was still parsed by libprotobuf.
+          ir::Constant scratch;
+          if (!ValueOf(value, depth - 1, &scratch)) return false;
+        }
         name = v;
         which = field::kBindingName;
       }
@@ -620,10 +622,6 @@ bool Decoder::Binding(std::string_view bytes, size_t off, int depth, ir::Binding
     }
   }
   if (!Finish(r)) return false;
-  for (const auto& old : replaced_values) {
-    ir::Constant scratch;
-    if (!ValueOf(old, depth - 1, &scratch)) return false;
-  }
   if (which == field::kBindingValue) return ValueOf(value, depth - 1, &out->constant.emplace());
   out->name.assign(name);
   return true;
@@ -709,16 +707,17 @@ bool Decoder::ValueType(std::string_view bytes, size_t off, int depth, ir::Value
   OneofMessage type;
   while (r.NextField(&k)) {
     if (k.number >= field::kTensorType && k.number <= field::kStateType) {
-      if (ReadLenField(r, k, &v, &voff)) type.Set(k.number, v, voff);
+      if (!ReadLenField(r, k, &v, &voff)) continue;
+      if (type.Switching(k.number)) {
+        ir::ValueType scratch;
+        if (!ValueType(SingleField(type.which, type.member.bytes()), type.member.offset, depth, &scratch)) return false;
+      }
+      type.Set(k.number, v, voff);
     } else {
       r.Skip(k);
     }
   }
   if (!Finish(r)) return false;
-  for (const auto& [w, old] : type.replaced) {
-    ir::ValueType scratch;
-    if (!ValueType(SingleField(w, old.bytes()), old.offset, depth, &scratch)) return false;
-  }
   const SubMessage& m = type.member;
   switch (type.which) {
     case field::kTensorType:
@@ -848,16 +847,17 @@ bool Decoder::Dimension(std::string_view bytes, size_t off, int depth, ir::Dim* 
   OneofMessage dim;
   while (r.NextField(&k)) {
     if (k.number == field::kDimConstant || k.number == field::kDimUnknown) {
-      if (ReadLenField(r, k, &v, &voff)) dim.Set(k.number, v, voff);
+      if (!ReadLenField(r, k, &v, &voff)) continue;
+      if (dim.Switching(k.number)) {
+        ir::Dim scratch;
+        if (!Dimension(SingleField(dim.which, dim.member.bytes()), dim.member.offset, depth, &scratch)) return false;
+      }
+      dim.Set(k.number, v, voff);
     } else {
       r.Skip(k);
     }
   }
   if (!Finish(r)) return false;
-  for (const auto& [w, old] : dim.replaced) {
-    ir::Dim scratch;
-    if (!Dimension(SingleField(w, old.bytes()), old.offset, depth, &scratch)) return false;
-  }
   if (dim.which == 0) return true;
   // ConstantDimension {uint64 size = 1;} / UnknownDimension {bool variadic = 1;}
   if (depth - 1 < 0) return TooDeep(dim.member.offset);
@@ -903,7 +903,12 @@ bool Decoder::Value(std::string_view bytes, size_t off, int depth, ir::Constant*
         break;
       case field::kValueImmediate:
       case field::kValueBlob:
-        if (ReadLenField(r, k, &v, &voff)) value.Set(k.number, v, voff);
+        if (!ReadLenField(r, k, &v, &voff)) break;
+        if (value.Switching(k.number)) {
+          ir::Constant scratch;
+          if (!Value(SingleField(value.which, value.member.bytes()), value.member.offset, depth, &scratch)) return false;
+        }
+        value.Set(k.number, v, voff);
         break;
       default:  // docString (1) and unknown fields
         r.Skip(k);
@@ -911,10 +916,6 @@ bool Decoder::Value(std::string_view bytes, size_t off, int depth, ir::Constant*
     }
   }
   if (!Finish(r)) return false;
-  for (const auto& [w, old] : value.replaced) {
-    ir::Constant scratch;
-    if (!Value(SingleField(w, old.bytes()), old.offset, depth, &scratch)) return false;
-  }
   if (!ValueTypeOf(type, depth - 1, &c->type)) return false;
   if (c->type.kind == ir::ValueType::Kind::kTensor) {
     if (auto size = SafeByteSize(c->type.tensor)) c->byte_size = *size;
@@ -952,16 +953,20 @@ bool Decoder::ImmediateValue(std::string_view bytes, size_t off, int depth, ir::
   OneofMessage value;
   while (r.NextField(&k)) {
     if (k.number >= field::kImmTensor && k.number <= field::kImmDictionary) {
-      if (ReadLenField(r, k, &v, &voff)) value.Set(k.number, v, voff);
+      if (!ReadLenField(r, k, &v, &voff)) continue;
+      if (value.Switching(k.number)) {
+        ir::Constant scratch;
+        if (!ImmediateValue(SingleField(value.which, value.member.bytes()), value.member.offset, depth, &scratch,
+                            nullptr)) {
+          return false;
+        }
+      }
+      value.Set(k.number, v, voff);
     } else {
       r.Skip(k);
     }
   }
   if (!Finish(r)) return false;
-  for (const auto& [w, old] : value.replaced) {
-    ir::Constant scratch;
-    if (!ImmediateValue(SingleField(w, old.bytes()), old.offset, depth, &scratch, nullptr)) return false;
-  }
   const SubMessage& m = value.member;
   if (value.which == field::kImmTensor) return TensorValue(m.bytes(), m.offset, depth - 1, c);
   // Tuples, lists and dictionaries as values are rare inside programs; their
@@ -1026,16 +1031,19 @@ bool Decoder::TensorValue(std::string_view bytes, size_t off, int depth, ir::Con
   OneofMessage value;
   while (r.NextField(&k)) {
     if (k.number >= field::kTvFloats && k.number <= field::kTvBytes) {
-      if (ReadLenField(r, k, &v, &voff)) value.Set(k.number, v, voff);
+      if (!ReadLenField(r, k, &v, &voff)) continue;
+      if (value.Switching(k.number)) {
+        ir::Constant scratch;
+        if (!TensorValue(SingleField(value.which, value.member.bytes()), value.member.offset, depth, &scratch)) {
+          return false;
+        }
+      }
+      value.Set(k.number, v, voff);
     } else {
       r.Skip(k);
     }
   }
   if (!Finish(r)) return false;
-  for (const auto& [w, old] : value.replaced) {
-    ir::Constant scratch;
-    if (!TensorValue(SingleField(w, old.bytes()), old.offset, depth, &scratch)) return false;
-  }
   if (value.which == 0) return true;
   return RepeatedValues(value.member.bytes(), value.member.offset, depth - 1, value.which, c);
 }
