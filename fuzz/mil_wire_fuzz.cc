@@ -6,13 +6,11 @@
 // difference). The input is a serialized MILSpec.Program (Model.mlProgram).
 //
 // Tolerated differences, in acceptance only (the decoder accepts some inputs
-// libprotobuf refuses, never the reverse): occurrences of a merged singular
-// message are decoded as their concatenation, so a field split across two
-// occurrences passes; length varints longer than 5 bytes are accepted; skipped groups
-// have their own depth limit. Only the IRs of inputs both accept are
-// compared, and they must be equal. ANEPILOT_FUZZ_STATS=1 prints at exit how
-// many inputs each reader accepted and how many were compared, and each
-// acceptance difference.
+// libprotobuf refuses, never the reverse): length varints longer than 5
+// bytes are accepted; skipped groups have their own depth limit. Only the
+// IRs of inputs both accept are compared, and they must be equal.
+// ANEPILOT_FUZZ_STATS=1 prints at exit how many inputs each reader accepted
+// and how many were compared, and each acceptance difference.
 //
 //   CC=clang CXX=clang++ cmake -DANEPILOT_FUZZ=ON -B build-fuzz && ninja -C build-fuzz anepilot_mil_wire_fuzz
 //   build-fuzz/fuzz/anepilot_mil_wire_fuzz CORPUS_DIR fuzz/seeds/anepilot_mil_wire_fuzz

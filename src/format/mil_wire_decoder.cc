@@ -55,14 +55,18 @@ constexpr uint32_t kTvFloats = 1, kTvInts = 2, kTvBools = 3, kTvStrings = 4, kTv
 
 // The occurrences of a singular embedded-message field. One occurrence (the
 // only case encoders produce) is a view into the input; further ones are
-// merged the way protobuf merges them: decoding the concatenation, kept in
-// `merged`. Safe to copy and move (bytes() is computed, never a view into
+// merged the way protobuf merges them: decoding the concatenation (of
+// occurrences that are each whole sequences of fields), kept in `merged`. Safe to copy and move (bytes() is computed, never a view into
 // the object's own string).
 struct SubMessage {
   std::string_view first;
   size_t offset = 0;
   bool present = false;
   bool owned = false;
+  // An occurrence that is not a whole sequence of fields by itself (a field
+  // running into the next occurrence) makes libprotobuf fail; such an
+  // occurrence alone is kept, so decoding it fails the same way.
+  bool poisoned = false;
   std::string merged;
 
   std::string_view bytes() const { return owned ? std::string_view(merged) : first; }
@@ -74,9 +78,20 @@ struct SubMessage {
       present = true;
       return;
     }
+    if (poisoned) return;
     if (!owned) {
       merged.assign(first);
       owned = true;
+      if (!WholeFields(first)) {
+        poisoned = true;
+        return;
+      }
+    }
+    if (!WholeFields(v)) {
+      merged.assign(v);
+      offset = off;
+      poisoned = true;
+      return;
     }
     merged.append(v);
   }
@@ -86,10 +101,19 @@ struct SubMessage {
     offset = off;
     present = true;
     owned = false;
+    poisoned = false;
+  }
+
+  static bool WholeFields(std::string_view bytes) {
+    WireReader r(bytes, 0);
+    FieldKey k;
+    while (r.NextField(&k)) {
+      if (!r.Skip(k)) break;
+    }
+    return !r.failed();
   }
 };
 
-// A oneof whose members are all embedded messages.
 // A member replaced by a later, different member must still be valid:
 // libprotobuf parses every occurrence. Decoders check it when the switch is
 // seen (Switching), with the decoder of the enclosing message (SingleField).

@@ -27,10 +27,9 @@
 // libprotobuf's recursion limit (100 per program, and 100 per operation,
 // which the oracle parses one at a time); blocks nest at most kMaxBlockDepth.
 // Known differences from the oracle, all in what is accepted, never in the
-// IR of an input both accept: occurrences of a merged message are checked
-// as their concatenation (a field split across two occurrences passes);
-// length varints longer than 5 bytes are accepted; groups are skipped with
-// their own depth limit (wire_reader.h) rather than protobuf's shared one.
+// IR of an input both accept: length varints longer than 5 bytes are
+// accepted; groups are skipped with their own depth limit (wire_reader.h)
+// rather than protobuf's shared one.
 // No encoder writes any of these.
 //
 // Thread-safe: no shared state. Linear in the input size.
