@@ -442,6 +442,19 @@ TEST(MilWireDecoder, AOneofMemberReplacedByAnotherMustStillBeValid) {
   }
 }
 
+TEST(MilWireDecoder, AFieldSplitAcrossTwoOccurrencesOfAMessageIsRefusedLikeLibprotobuf) {
+  // An output's `type` given twice: the first occurrence ends inside a
+  // fixed64 field that the second occurrence's bytes would complete. Merged
+  // by concatenation it would read; libprotobuf parses each occurrence and
+  // refuses the first. Found by the differential fuzzer.
+  mil::ValueType t;
+  SetTensorType(&t, mil::FLOAT32, {2});
+  std::string split = Len(1, "y") + Len(2, std::string("\x79", 1)) + Len(2, t.SerializeAsString());
+  std::string bytes = ProgramWithOps({Len(1, "relu") + Len(3, split)});
+  EXPECT_FALSE(Oracle(bytes).program.ok());
+  EXPECT_EQ(Wire(bytes).program.status().code(), StatusCode::kCorruptModel);
+}
+
 TEST(MilWireDecoder, PipelineStagesThatAreMlProgramsAreDecoded) {
   spec::Model m;
   m.set_specificationversion(7);
