@@ -32,7 +32,9 @@
 //         fsyncs and returns at once; the marker survives once the queue has
 //         run them (normally a few ms into the step). An OS crash inside that
 //         window can lose the marker, and the configuration may then take the
-//         OS down once more before it is blocked.
+//         OS down once more before it is blocked. A caller that wants a
+//         step fully durable flushes the queue after Arm (the runtime does
+//         so for its background steps: runtime/step_guard.h).
 //     Disarm's unlink is made durable the same way (immediately or queued);
 //     losing it to a power cut leaves a stale marker that blocks a
 //     configuration that did not crash (the safe side).

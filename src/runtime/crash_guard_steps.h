@@ -2,8 +2,11 @@
 // serializes the session's background thread and the callers' threads.
 #pragma once
 
+#include <memory>
 #include <mutex>
+#include <utility>
 
+#include "base/deferred_sync.h"
 #include "guard/crash_guard.h"
 #include "runtime/step_guard.h"
 
@@ -11,7 +14,10 @@ namespace anepilot::runtime {
 
 class CrashGuardSteps final : public StepGuard {
  public:
-  explicit CrashGuardSteps(CrashGuard guard) : guard_(std::move(guard)) {}
+  // `deferred_sync`: the queue the guard's Arm hands its fsyncs to (the one
+  // in its CrashGuardOptions), or nullptr when Arm fsyncs itself.
+  explicit CrashGuardSteps(CrashGuard guard, std::shared_ptr<DeferredSync> deferred_sync = nullptr)
+      : guard_(std::move(guard)), deferred_sync_(std::move(deferred_sync)) {}
 
   Status Arm(ComputeUnits units, GuardStep step) override {
     std::lock_guard<std::mutex> lock(mu_);
@@ -25,6 +31,11 @@ class CrashGuardSteps final : public StepGuard {
     std::lock_guard<std::mutex> lock(mu_);
     return guard_.IsBlocked(units);
   }
+  // Not under the lock: the queue's fsyncs need no guard state, and
+  // predictions arming meanwhile must not wait for the disk.
+  void WaitUntilDurable() override {
+    if (deferred_sync_) deferred_sync_->Flush();
+  }
   // Runs `fn(const CrashGuard&)` under the lock (recovered crashes, filters).
   template <typename Fn>
   auto With(Fn&& fn) const {
@@ -35,6 +46,7 @@ class CrashGuardSteps final : public StepGuard {
  private:
   mutable std::mutex mu_;
   CrashGuard guard_;
+  const std::shared_ptr<DeferredSync> deferred_sync_;
 };
 
 }  // namespace anepilot::runtime

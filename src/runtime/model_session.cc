@@ -179,6 +179,7 @@ Result<std::shared_ptr<Slot>> ModelSession::Impl::LoadGuarded(ComputeUnits units
       Emit(event);
       return armed;
     }
+    if (background) guard->WaitUntilDurable();
   }
   const Nanos start = options.clock->Now();
   auto loaded = backend->Load(LoadRequest{options.compiled_model_path, units});
@@ -205,7 +206,10 @@ Result<std::shared_ptr<Slot>> ModelSession::Impl::LoadGuarded(ComputeUnits units
 Result<Tensors> ModelSession::Impl::FirstPrediction(Slot& slot, const Tensors& inputs, bool background) {
   const ComputeUnits units = slot.model->units();
   StepGuard* guard = options.guard.get();
-  if (guard) ANEPILOT_RETURN_IF_ERROR(guard->Arm(units, GuardStep::kFirstPrediction));
+  if (guard) {
+    ANEPILOT_RETURN_IF_ERROR(guard->Arm(units, GuardStep::kFirstPrediction));
+    if (background) guard->WaitUntilDurable();
+  }
   const Nanos start = options.clock->Now();
   auto out = slot.model->Predict(inputs);
   SessionEvent event;

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "base/test_paths.h"
+#include "runtime/crash_guard_steps.h"
 #include "runtime/simulated_backend.h"
 #include "runtime/test_child.h"
 
@@ -37,6 +38,17 @@ class RecordingGuard final : public StepGuard {
     return Status::Ok();
   }
   bool IsBlocked(CU u) const override { return blocked_.count(u) > 0; }
+  // Records which markers were armed when the session asked for durability.
+  void WaitUntilDurable() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::set<std::string> armed;
+    for (const auto& [u, s] : armed_) armed.insert(Name(u, s));
+    durable_waits_.push_back(std::move(armed));
+  }
+  std::vector<std::set<std::string>> durable_waits() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return durable_waits_;
+  }
   std::vector<std::string> log() const {
     std::lock_guard<std::mutex> lock(mu_);
     return log_;
@@ -54,6 +66,7 @@ class RecordingGuard final : public StepGuard {
   mutable std::mutex mu_;
   std::set<std::pair<CU, GuardStep>> armed_;
   std::vector<std::string> log_;
+  std::vector<std::set<std::string>> durable_waits_;
 };
 
 class SessionTest : public ::testing::Test {
@@ -134,6 +147,13 @@ TEST_F(SessionTest, ServesFromTheFastLoaderThenSwapsToTheFasterRunner) {
     EXPECT_EQ(std::count(log.begin(), log.end(), std::string("arm ") + step), 1) << step;
   }
   EXPECT_EQ(guard->armed_now(), 0u);
+  // The background steps (the Neural Engine's load and first prediction)
+  // waited for their marker to be durable; the steps on the way to the first
+  // result did not.
+  auto waits = guard->durable_waits();
+  ASSERT_EQ(waits.size(), 2u);
+  EXPECT_EQ(waits[0].count("cpuAndNeuralEngine load"), 1u);
+  EXPECT_EQ(waits[1].count("cpuAndNeuralEngine first_prediction"), 1u);
 
   auto loads = Events(SessionEvent::Kind::kLoad);
   ASSERT_EQ(loads.size(), 2u);
@@ -142,6 +162,24 @@ TEST_F(SessionTest, ServesFromTheFastLoaderThenSwapsToTheFasterRunner) {
   ASSERT_EQ(swaps.size(), 1u);
   EXPECT_EQ(swaps[0].from_units, CU::kCpuAndGpu);
   EXPECT_EQ(swaps[0].units, CU::kCpuAndNeuralEngine);
+}
+
+// Over the real crash guard with a deferred fsync queue: Arm returns before
+// the marker's fsyncs ran; WaitUntilDurable returns after they did.
+TEST_F(SessionTest, WaitUntilDurableRunsTheQueuedFsyncsOfAnArmedMarker) {
+  auto sync = std::make_shared<DeferredSync>();
+  CrashGuardOptions guard_options;
+  guard_options.deferred_sync = sync;
+  auto guard = CrashGuard::Open(dir_ + "/guard", GuardKey{"iPhone17,2", "22A3354", std::string(64, 'a'), "1.0"},
+                                guard_options);
+  ASSERT_TRUE(guard.ok()) << guard.status().ToString();
+  CrashGuardSteps steps(std::move(guard).value(), sync);
+  const uint64_t before = sync->completed();
+  ASSERT_TRUE(steps.Arm(CU::kCpuAndNeuralEngine, GuardStep::kLoad).ok());
+  steps.WaitUntilDurable();
+  EXPECT_GE(sync->completed(), before + 2);  // the marker file and its directory
+  EXPECT_EQ(sync->failures(), 0u);
+  ASSERT_TRUE(steps.Disarm(CU::kCpuAndNeuralEngine, GuardStep::kLoad).ok());
 }
 
 TEST_F(SessionTest, NeverSwapsWhenDisabled) {

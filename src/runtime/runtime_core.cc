@@ -189,7 +189,7 @@ Result<RuntimeCore::Prepared> RuntimeCore::Prepare(const std::string& path, cons
     ANEPILOT_ASSIGN_OR_RETURN(CrashGuard guard,
                               CrashGuard::Open(options_.state_dir + "/guard", key, std::move(guard_options)));
     p.recovered = guard.recovered();
-    p.guard = std::make_shared<CrashGuardSteps>(std::move(guard));
+    p.guard = std::make_shared<CrashGuardSteps>(std::move(guard), deferred_sync_);
   }
   p.decision = Decide(p.hash);
   p.allowed = p.guard->With([&](const CrashGuard& g) { return g.FilterChoices(Units(p.decision.choices)); });
