@@ -366,7 +366,10 @@ TEST_F(CrashGuardTest, ADeferredMarkerSurvivesADeathBeforeItsFsync) {
       auto g = CrashGuard::Open(dir_, Key(), o);
       if (!g.ok() || !g->Arm(kAll, GuardStep::kLoad).ok()) ::_exit(3);
       ::signal(signal, SIG_DFL);
-      ::kill(::getpid(), signal);
+      // raise(), not kill(getpid()): the queue's thread exists now, and a
+      // process-directed signal may be taken by it while this thread runs on
+      // to _exit; raise() delivers to this thread before it returns.
+      ::raise(signal);
       ::_exit(4);
     }
     int status = 0;
