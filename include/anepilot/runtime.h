@@ -116,6 +116,18 @@ typedef struct anepilot_runtime_config {
   int32_t telemetry_enabled;   /* default 1: <state_dir>/telemetry/telemetry.jsonl */
   anepilot_exit_reason last_exit_reason;
   const char* session_id;      /* tags this launch's telemetry; may be NULL */
+
+  /* Added after the first release (older callers' struct_size leaves them at
+   * their defaults). */
+  /* 0 (default): fsyncs of crash-guard markers and compiled-model installs
+   * run on a background queue, off the way to the first result; the
+   * background Neural Engine steps still wait for theirs (docs/runtime.md,
+   * "Durability off the way to the first result"). 1: every fsync is waited
+   * for where it is issued. */
+  int32_t fsync_on_path;
+  /* How long anepilot_model_release waits for a background load before
+   * abandoning it; default 250 ms. */
+  uint32_t release_wait_ms;
 } anepilot_runtime_config;
 
 /* Fills defaults, struct_size and abi_version. Call before setting fields. */

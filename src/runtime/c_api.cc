@@ -105,6 +105,8 @@ void anepilot_runtime_config_init(anepilot_runtime_config* config) {
   config->store_byte_budget = uint64_t{2} << 30;
   config->telemetry_enabled = 1;
   config->last_exit_reason = ANEPILOT_EXIT_UNKNOWN;
+  config->fsync_on_path = 0;
+  config->release_wait_ms = static_cast<uint32_t>(rt::kDefaultReleaseWait.count());
 }
 
 anepilot_status anepilot_runtime_create(const anepilot_runtime_config* config, anepilot_runtime** out_runtime) {
@@ -152,6 +154,8 @@ anepilot_status anepilot_runtime_create(const anepilot_runtime_config* config, a
   o.store_byte_budget = c.store_byte_budget;
   o.telemetry = c.telemetry_enabled != 0;
   o.session_id = Str(c.session_id);
+  o.defer_fsync = c.fsync_on_path == 0;
+  o.release_wait = std::chrono::milliseconds(c.release_wait_ms);
   if (c.last_exit_reason != ANEPILOT_EXIT_UNKNOWN) {
     runtime->exit_reason = std::make_unique<anepilot::FixedExitReason>(
         static_cast<anepilot::ExitReason>(static_cast<int>(c.last_exit_reason)));

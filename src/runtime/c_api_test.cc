@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstddef>
+
 #include <atomic>
 #include <filesystem>
 #include <fstream>
@@ -147,6 +149,41 @@ TEST_F(CApiTest, ReleasingAModelWhoseBackgroundLoadHangsReturns) {
   EXPECT_EQ(info.state, ANEPILOT_SWAP_NOT_ATTEMPTED);  // `all` is blocked now
   anepilot_model_release(model);
   anepilot_runtime_destroy(rt);
+}
+
+// The fields added after the first release: an older caller's shorter
+// struct gets their defaults (whatever lies past its struct_size), and the
+// synchronous-fsync mode serves and swaps like the default one.
+TEST_F(CApiTest, FieldsPastAnOlderStructSizeTakeTheirDefaults) {
+  auto load_predict_swap = [&](const anepilot_runtime_config& config) {
+    anepilot_runtime* rt = nullptr;
+    ASSERT_EQ(anepilot_runtime_create(&config, &rt), ANEPILOT_OK) << anepilot_last_error_message();
+    anepilot_model* model = nullptr;
+    ASSERT_EQ(anepilot_model_load(rt, model_.c_str(), &model), ANEPILOT_OK) << anepilot_last_error_message();
+    const float x[] = {1, 2};
+    const int64_t shape[] = {1, 2};
+    anepilot_tensor in = {"x", shape, 2, x, 2};
+    anepilot_outputs* out = nullptr;
+    ASSERT_EQ(anepilot_model_predict(model, &in, 1, &out), ANEPILOT_OK) << anepilot_last_error_message();
+    anepilot_outputs_release(out);
+    anepilot_swap_info info{};
+    info.struct_size = sizeof(info);
+    ASSERT_EQ(anepilot_model_swap_info(model, 1, &info), ANEPILOT_OK);
+    EXPECT_EQ(info.state, ANEPILOT_SWAP_SWAPPED);
+    anepilot_model_release(model);
+    anepilot_runtime_destroy(rt);
+  };
+  anepilot_runtime_config older = config_;
+  older.struct_size = offsetof(anepilot_runtime_config, fsync_on_path);
+  older.fsync_on_path = 7;                 // beyond struct_size: must be ignored
+  older.release_wait_ms = 0xFFFFFFFFu;     // likewise (an hour-long wait otherwise)
+  load_predict_swap(older);
+
+  fs::remove_all(state_);
+  anepilot_runtime_config synchronous = config_;
+  synchronous.fsync_on_path = 1;
+  synchronous.release_wait_ms = 10;
+  load_predict_swap(synchronous);
 }
 
 TEST_F(CApiTest, LoadsPredictsAndSwapsThroughTheCApi) {

@@ -225,6 +225,7 @@ Result<std::unique_ptr<RuntimeModel>> RuntimeCore::LoadModel(const std::string& 
   s.guard = model->guard_;
   s.clock = options_.clock;
   s.swap = options_.swap;
+  s.release_wait = options_.release_wait;
   const LoadingPlan& plan = p.decision.loading;
   if (plan.strategy == LoadingStrategy::kFastFirstThenSwap && plan.serve_first && plan.swap_to) {
     s.serve_order.push_back(*plan.serve_first);
@@ -273,6 +274,7 @@ std::unique_ptr<Prewarmer> RuntimeCore::Prewarm(std::vector<std::string> paths, 
         s.swap.enabled = false;
         s.guard = p.guard;
         s.clock = options_.clock;
+        s.release_wait = options_.release_wait;
         TelemetryEvent e = ModelEvent(options_, p.hash, p.name, p.decision);
         e.phase = TelemetryPhase::kPrewarm;
         const Nanos start = options_.clock->Now();

@@ -26,6 +26,7 @@
 // may outlive its RuntimeCore (it shares the backend and telemetry writer).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -71,6 +72,9 @@ struct RuntimeOptions {
   // OS crash or power cut in the first milliseconds of a step, see
   // crash_guard.h and compiled_model_store.h ("durability"). false: waited for.
   bool defer_fsync = true;
+  // How long releasing a model waits for its background load before
+  // abandoning it (ModelSessionOptions::release_wait).
+  std::chrono::milliseconds release_wait = kDefaultReleaseWait;
 };
 
 class RuntimeModel;
