@@ -3,9 +3,8 @@
 
 #include <gtest/gtest.h>
 
-#include <cstddef>
-
 #include <atomic>
+#include <cstddef>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
