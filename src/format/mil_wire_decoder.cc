@@ -230,6 +230,9 @@ class Decoder {
   // `dictionary` is given it receives the value's immediate dictionary, if
   // that is what the value holds.
   bool ValueEntry(std::string_view bytes, size_t off, int depth, std::string* key, ir::Constant* value);
+  // An attributes entry the IR does not keep (function, block and tensor
+  // type attributes): decoded only so that it is checked as libprotobuf would.
+  bool IgnoredValueEntry(std::string_view bytes, size_t off, int depth);
   // The key (last occurrence) and value (merged occurrences) of an entry.
   bool ScanEntry(std::string_view bytes, size_t off, int depth, std::string_view* key, SubMessage* value);
   // Back to a default-constructed constant, keeping allocated capacity.
@@ -413,10 +416,7 @@ bool Decoder::Function(std::string_view bytes, size_t off, int depth, ir::Functi
         break;
       }
       case field::kFunctionAttributes: {
-        if (!ReadLenField(r, k, &v, &voff)) break;
-        std::string key;
-        ir::Constant ignored;
-        if (!ValueEntry(v, voff, depth - 1, &key, &ignored)) return false;
+        if (ReadLenField(r, k, &v, &voff) && !IgnoredValueEntry(v, voff, depth - 1)) return false;
         break;
       }
       default:
@@ -506,10 +506,7 @@ bool Decoder::Block(std::string_view bytes, size_t off, int depth, int block_dep
         }
         break;
       case field::kBlockAttributes: {
-        if (!ReadLenField(r, k, &v, &voff)) break;
-        std::string key;
-        ir::Constant ignored;
-        if (!ValueEntry(v, voff, depth - 1, &key, &ignored)) return false;
+        if (ReadLenField(r, k, &v, &voff) && !IgnoredValueEntry(v, voff, depth - 1)) return false;
         break;
       }
       default:
@@ -679,6 +676,12 @@ bool Decoder::ValueEntry(std::string_view bytes, size_t off, int depth, std::str
   return ValueOf(value_msg, depth - 1, value);
 }
 
+bool Decoder::IgnoredValueEntry(std::string_view bytes, size_t off, int depth) {
+  std::string key;
+  ir::Constant ignored;
+  return ValueEntry(bytes, off, depth, &key, &ignored);
+}
+
 void Decoder::ResetConstant(ir::Constant* c) {
   c->type.kind = ir::ValueType::Kind::kTensor;
   c->type.tensor.dtype = ir::DType::kUnknown;
@@ -845,10 +848,7 @@ bool Decoder::TensorType(std::string_view bytes, size_t off, int depth, ir::Tens
         }
         break;
       case field::kTensorAttributes: {
-        if (!ReadLenField(r, k, &v, &voff)) break;
-        std::string key;
-        ir::Constant ignored;
-        if (!ValueEntry(v, voff, depth - 1, &key, &ignored)) return false;
+        if (ReadLenField(r, k, &v, &voff) && !IgnoredValueEntry(v, voff, depth - 1)) return false;
         break;
       }
       default:
