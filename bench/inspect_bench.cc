@@ -2,7 +2,7 @@
 // repeated, on one model. Prints one JSON line so bench/inspect_bench.sh can
 // put it in a table next to coremltools' numbers:
 //
-//   anepilot_inspect_bench MODEL [ITERATIONS]
+//   anepilot_inspect_bench MODEL [ITERATIONS [DECODE_THREADS]]
 //   {"model": "...", "ops": 2385, "iterations": 50, "median_ms": 4.1, "min_ms": 3.9, ...}
 //
 // The median covers read + summarize + freeing the IR; cpu_median_ms is the
@@ -36,6 +36,8 @@ int main(int argc, char** argv) {
   }
   const std::string path = argv[1];
   const int iterations = argc > 2 ? std::max(1, std::atoi(argv[2])) : 20;
+  anepilot::ReadOptions options;  // decode_threads 0 (automatic) unless given
+  if (argc > 3) options.decode_threads = static_cast<unsigned>(std::max(0, std::atoi(argv[3])));
 
   std::vector<double> total_ms, cpu_ms, read_ms, summary_ms, destroy_ms;
   size_t ops = 0;
@@ -43,7 +45,7 @@ int main(int argc, char** argv) {
   for (int i = 0; i < iterations; ++i) {
     std::clock_t c0 = std::clock();
     auto t0 = std::chrono::steady_clock::now();
-    auto model = std::make_unique<anepilot::Result<anepilot::ir::Model>>(anepilot::ReadModel(path));
+    auto model = std::make_unique<anepilot::Result<anepilot::ir::Model>>(anepilot::ReadModel(path, options));
     auto t1 = std::chrono::steady_clock::now();
     if (!model->ok()) {
       std::fprintf(stderr, "anepilot_inspect_bench: %s\n", model->status().ToString().c_str());

@@ -22,6 +22,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "anepilot/inline_string.h"
+
 namespace anepilot::ir {
 
 // ---------------------------------------------------------------- types ----
@@ -46,9 +48,9 @@ bool IsFloat(DType t);
 // One dimension: a known size, a named symbol ("is0", "batch"), or unknown.
 struct Dim {
   int64_t size = -1;    // >= 0 when known
-  std::string symbol;   // non-empty when symbolic
+  InlineString symbol;  // non-empty when symbolic
   static Dim Known(int64_t n) { return Dim{n, {}}; }
-  static Dim Symbol(std::string s) { return Dim{-1, std::move(s)}; }
+  static Dim Symbol(std::string_view s) { return Dim{-1, InlineString(s)}; }
   bool known() const { return size >= 0; }
   bool operator==(const Dim&) const = default;
 };
@@ -82,7 +84,7 @@ struct ValueType {
 
 // Where a constant's bytes live when not inline: a blob in a weight file.
 struct BlobRef {
-  std::string file;     // as written in the model, e.g. "@model_path/weights/weight.bin"
+  InlineString file;    // as written in the model, e.g. "@model_path/weights/weight.bin"
   uint64_t offset = 0;  // offset of the blob's metadata header in that file
 };
 
@@ -93,7 +95,7 @@ struct BlobRef {
 struct Constant {
   ValueType type;
   std::vector<double> numbers;        // decoded numeric values (small tensors / scalars)
-  std::vector<std::string> strings;   // decoded string values
+  std::vector<InlineString> strings;  // decoded string values
   std::optional<BlobRef> blob;        // set when the bytes live in a weight file
   uint64_t byte_size = 0;             // size of the data (inline or in the blob)
   bool values_elided = false;         // true when numbers were not decoded (large)
@@ -105,30 +107,30 @@ struct Constant {
 
 // A named, typed value produced by an op (or a function / block input).
 struct Value {
-  std::string name;
+  InlineString name;
   ValueType type;
 };
 
 // One argument of an op: MIL allows several bindings (variadic inputs such
 // as concat's `values`); each binding names a value or holds a constant.
 struct Binding {
-  std::string name;                 // referenced value name, empty for constants
+  InlineString name;                // referenced value name, empty for constants
   std::optional<Constant> constant; // immediate value
   bool is_constant() const { return constant.has_value(); }
 };
 
 struct Argument {
-  std::string param;                // parameter name, e.g. "x", "weight", "values"
+  InlineString param;               // parameter name, e.g. "x", "weight", "values"
   std::vector<Binding> bindings;
 };
 
 struct Block;
 
 struct Op {
-  std::string type;                           // "conv", "const", "convolution" (NN layer kind)
-  std::string name;                           // the op's name attribute (MIL) / layer name (NN)
+  InlineString type;                          // "conv", "const", "convolution" (NN layer kind)
+  InlineString name;                          // the op's name attribute (MIL) / layer name (NN)
   std::vector<Argument> inputs;               // in declaration order
-  std::map<std::string, Constant> attributes; // op attributes ("name" excluded), NN layer params
+  std::map<InlineString, Constant, std::less<>> attributes;  // op attributes ("name" excluded), NN layer params
   std::vector<Value> outputs;
   std::vector<Block> blocks;                  // nested blocks (cond, while_loop, ...)
 
@@ -141,7 +143,7 @@ struct Op {
 struct Block {
   std::vector<Value> inputs;          // block arguments (loop variables)
   std::vector<Op> ops;
-  std::vector<std::string> outputs;   // names of returned values
+  std::vector<InlineString> outputs;  // names of returned values
 };
 
 struct Function {

@@ -227,7 +227,7 @@ class Summarizer {
       if (out.type.kind != ir::ValueType::Kind::kTensor) continue;
       std::optional<int64_t> bytes = out.type.tensor.byte_size();
       if (!bytes || !largest_.WouldKeep(*bytes)) continue;
-      largest_.Add({*function_, op.name, op.type, out.name, out.type.tensor, *bytes});
+      largest_.Add({*function_, op.name.str(), op.type.str(), out.name.str(), out.type.tensor, *bytes});
     }
   }
 
@@ -270,7 +270,7 @@ bool IsWeightOp(const ir::Op& op) {
   return op.type == "const" || std::string_view(op.type).substr(0, 10) == "constexpr_";
 }
 
-std::string CompressionMethod(const std::string& op_type) {
+std::string CompressionMethod(std::string_view op_type) {
   for (const auto& c : kCompressionTypes) {
     if (c.type == op_type) return std::string(c.method);
   }

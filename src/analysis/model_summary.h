@@ -110,6 +110,6 @@ bool IsWeightOp(const ir::Op& op);
 
 // The compression method of an op type ("quantization", "palettization",
 // "sparsity", "cast"), or empty when the type is not a compression op.
-std::string CompressionMethod(const std::string& op_type);
+std::string CompressionMethod(std::string_view op_type);
 
 }  // namespace anepilot::analysis

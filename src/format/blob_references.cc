@@ -27,7 +27,7 @@ struct BlobUse {
   const std::string* function;
   const ir::Op* op;
 
-  const std::string& op_name() const { return op->name.empty() ? op->type : op->name; }
+  std::string_view op_name() const { return op->name.empty() ? op->type : op->name; }
 };
 
 // Blob uses grouped by resolved weight file. Programs name one or two files
@@ -36,8 +36,8 @@ struct BlobUse {
 struct BlobUses {
   std::string model_dir;
   std::map<std::string, std::vector<BlobUse>> by_file;
-  std::unordered_map<std::string, std::vector<BlobUse>*> by_written;
-  const std::string* last_written = nullptr;
+  std::unordered_map<std::string_view, std::vector<BlobUse>*> by_written;  // views into the model
+  const InlineString* last_written = nullptr;
   std::vector<BlobUse>* last_uses = nullptr;
 
   void Add(const ir::Constant& c, const std::string& fn, const ir::Op& op) {
@@ -103,7 +103,7 @@ bool InsideFolder(const std::string& path, const std::string& folder) {
 
 }  // namespace
 
-std::string ResolveBlobPath(const std::string& written, const std::string& model_dir) {
+std::string ResolveBlobPath(std::string_view written, const std::string& model_dir) {
   std::string_view rest = written;
   if (rest.substr(0, kModelPathPrefix.size()) == kModelPathPrefix) {
     rest.remove_prefix(kModelPathPrefix.size());

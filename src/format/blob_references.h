@@ -14,7 +14,7 @@ namespace anepilot::format {
 // against `model_dir`, the directory that @model_path stands for (an
 // .mlpackage's Data/com.apple.CoreML, an .mlmodelc's root). Relative paths
 // without the prefix are taken relative to model_dir too.
-std::string ResolveBlobPath(const std::string& written, const std::string& model_dir);
+std::string ResolveBlobPath(std::string_view written, const std::string& model_dir);
 
 // Walks every constant (op attributes and immediate inputs, nested blocks,
 // every function, pipeline stages) of `model`, and for each blob reference:

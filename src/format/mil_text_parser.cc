@@ -127,7 +127,8 @@ class Parser {
     return Status::Ok();
   }
 
-  Status ExpectIdentifier(std::string_view what, std::string_view where, std::string* out) {
+  template <typename Text>  // std::string or InlineString
+  Status ExpectIdentifier(std::string_view what, std::string_view where, Text* out) {
     if (tok_.kind != K::kIdentifier) return Error(what, where);
     out->assign(tok_.text);
     Advance();

@@ -88,7 +88,7 @@ TEST(MilTextParser, CorpusAddModel) {
   EXPECT_EQ(mul.inputs[0].bindings[0].name, "x");
   ASSERT_EQ(mul.outputs.size(), 1u);
   EXPECT_EQ(mul.outputs[0].name, "var_3");
-  EXPECT_EQ(fn.body.outputs, std::vector<std::string>{"var_3"});
+  EXPECT_EQ(fn.body.outputs, std::vector<InlineString>{"var_3"});
 }
 
 TEST(MilTextParser, CorpusMultifunction) {
@@ -136,7 +136,7 @@ TEST(MilTextParser, ScalarsBlobsStatesAndSymbols) {
   const auto& ops = fn.body.ops;
   ASSERT_EQ(ops.size(), 7u);
   EXPECT_EQ(ops[0].outputs[0].type.tensor.dtype, DType::kString);
-  EXPECT_EQ(ops[0].attribute("val")->strings, std::vector<std::string>{"valid"});
+  EXPECT_EQ(ops[0].attribute("val")->strings, std::vector<InlineString>{"valid"});
   EXPECT_EQ(ops[1].attribute("val")->numbers, std::vector<double>{1});
   EXPECT_TRUE(ops[1].outputs[0].type.tensor.shape.empty());
   EXPECT_EQ(ops[2].attribute("val")->numbers, std::vector<double>{1});
@@ -174,7 +174,7 @@ TEST(MilTextParser, VariadicImmediateArgumentsAndMultipleOutputs) {
   ASSERT_EQ(ops[1].outputs.size(), 2u);
   EXPECT_EQ(ops[1].outputs[1].name, "s_1");
   EXPECT_EQ(ops[2].name, "r");  // no name attribute: the first output names the op
-  EXPECT_EQ(p.functions[0].body.outputs, (std::vector<std::string>{"s_0", "r"}));
+  EXPECT_EQ(p.functions[0].body.outputs, (std::vector<InlineString>{"s_0", "r"}));
 }
 
 TEST(MilTextParser, NestedBlocksListsDictsTuples) {
@@ -208,7 +208,7 @@ TEST(MilTextParser, NestedBlocksListsDictsTuples) {
   ASSERT_EQ(loop.blocks.size(), 2u);
   EXPECT_EQ(loop.blocks[0].inputs[0].name, "i");
   EXPECT_EQ(loop.blocks[1].ops[0].type, "add");
-  EXPECT_EQ(loop.blocks[1].outputs, (std::vector<std::string>{"next", "l2"}));
+  EXPECT_EQ(loop.blocks[1].outputs, (std::vector<InlineString>{"next", "l2"}));
   ASSERT_EQ(ops[1].blocks.size(), 2u);
   EXPECT_EQ(ops[1].blocks[1].ops[0].outputs[0].name, "f");
   EXPECT_EQ(ops[2].outputs[0].type.kind, ir::ValueType::Kind::kDictionary);

@@ -1,11 +1,13 @@
 #include "format/mil_wire_decoder.h"
 
 #include <cstring>
+#include <algorithm>
 #include <limits>
 #include <utility>
 
 #include <fmt/format.h>
 
+#include "base/parallel_for.h"
 #include "format/mil_values.h"
 #include "format/wire_reader.h"
 
@@ -168,14 +170,14 @@ ANEPILOT_WIRE_INLINE bool ReadVarintField(WireReader& r, const FieldKey& k, uint
 }
 
 std::string ConstantText(const ir::Constant& c) {
-  if (c.strings.size() == 1) return c.strings[0];
+  if (c.strings.size() == 1) return c.strings[0].str();
   return c.ToString();
 }
 
 class Decoder {
  public:
-  Decoder(const std::string& file, std::vector<std::string>* warnings)
-      : file_(file), warnings_(warnings) {}
+  Decoder(const std::string& file, std::vector<std::string>* warnings, unsigned threads)
+      : file_(file), warnings_(warnings), threads_(threads) {}
 
   bool Program(std::string_view bytes, size_t off, ir::Program* out);
 
@@ -223,6 +225,13 @@ class Decoder {
   bool Block(std::string_view bytes, size_t off, int depth, int block_depth, bool decode_ops,
              ir::Block* out);
   bool Operation(std::string_view bytes, size_t off, int block_depth, ir::Op* out);
+  // A top-level block's operations, given as (bytes, offset), decoded into
+  // out->ops on up to threads_ threads (see mil_wire_decoder.h).
+  struct OpBytes {
+    std::string_view bytes;
+    size_t offset;
+  };
+  bool OperationsInParallel(const std::vector<OpBytes>& ops, ir::Block* out);
   bool ArgumentEntry(std::string_view bytes, size_t off, int depth, ir::Argument* out);
   bool Argument(std::string_view bytes, size_t off, int depth, ir::Argument* out);
   bool Binding(std::string_view bytes, size_t off, int depth, ir::Binding* out);
@@ -262,6 +271,7 @@ class Decoder {
 
   const std::string& file_;
   std::vector<std::string>* warnings_;
+  unsigned threads_;
   Status status_;
   const std::string* function_ = nullptr;
   int op_index_ = -1;
@@ -472,6 +482,10 @@ bool Decoder::Block(std::string_view bytes, size_t off, int depth, int block_dep
   FieldKey k;
   std::string_view v;
   size_t voff = 0;
+  // A large top-level block collects its operations and decodes them after
+  // its other fields, in parallel.
+  std::vector<OpBytes> deferred;
+  bool parallel = false;
   if (decode_ops) {
     // Count the operations first (a skip over length prefixes) so the op
     // vector is allocated once.
@@ -481,7 +495,12 @@ bool Decoder::Block(std::string_view bytes, size_t off, int depth, int block_dep
       if (k.number == field::kBlockOperations && k.type == WireType::kLen) ++n;
       counter.Skip(k);
     }
-    out->ops.reserve(n);
+    parallel = block_depth == 0 && threads_ > 1 && n >= kParallelMinOps;
+    if (parallel) {
+      deferred.reserve(n);
+    } else {
+      out->ops.reserve(n);
+    }
   }
   int op_index = 0;
   while (r.NextField(&k)) {
@@ -496,6 +515,10 @@ bool Decoder::Block(std::string_view bytes, size_t off, int depth, int block_dep
         break;
       case field::kBlockOperations:
         if (!ReadLenField(r, k, &v, &voff) || !decode_ops) break;
+        if (parallel) {
+          deferred.push_back({v, voff});
+          break;
+        }
         {
           const int saved_index = op_index_, saved_depth = block_depth_;
           op_index_ = op_index++;
@@ -514,7 +537,54 @@ bool Decoder::Block(std::string_view bytes, size_t off, int depth, int block_dep
         break;
     }
   }
-  return Finish(r);
+  if (!Finish(r)) return false;
+  return !parallel || OperationsInParallel(deferred, out);
+}
+
+bool Decoder::OperationsInParallel(const std::vector<OpBytes>& ops, ir::Block* out) {
+  // Runs of consecutive operations with about equal bytes each.
+  size_t total = 0;
+  for (const OpBytes& op : ops) total += op.bytes.size();
+  // More runs than threads, claimed as threads become free: a thread that
+  // wakes late (common on busy or virtual machines) then leaves a shorter
+  // tail than a fixed half would.
+  constexpr size_t kOpsPerRun = 128;
+  const unsigned runs = static_cast<unsigned>(
+      std::clamp<size_t>(ops.size() / kOpsPerRun, std::min<size_t>(threads_, ops.size()), size_t{threads_} * 8));
+  std::vector<size_t> begin(runs + 1, ops.size());
+  begin[0] = 0;
+  size_t bytes_so_far = 0;
+  unsigned next = 1;
+  for (size_t i = 0; i < ops.size() && next < runs; ++i) {
+    bytes_so_far += ops[i].bytes.size();
+    if (bytes_so_far * runs >= total * next) begin[next++] = i + 1;
+  }
+
+  out->ops.resize(ops.size());
+  struct Run {
+    Status status;
+    std::vector<std::string> warnings;
+  };
+  std::vector<Run> results(runs);
+  auto decode_run = [&](unsigned run) {
+    Decoder d(file_, &results[run].warnings, /*threads=*/1);
+    d.function_ = function_;
+    d.block_depth_ = 0;
+    for (size_t i = begin[run]; i < begin[run + 1]; ++i) {
+      d.op_index_ = static_cast<int>(i);
+      if (!d.Operation(ops[i].bytes, ops[i].offset, 0, &out->ops[i])) {
+        results[run].status = d.status();
+        return;
+      }
+    }
+  };
+  ParallelFor(runs, [&](size_t run) { decode_run(static_cast<unsigned>(run)); });
+
+  for (Run& r : results) {
+    for (std::string& w : r.warnings) warnings_->push_back(std::move(w));
+    if (!r.status.ok()) return SetStatus(std::move(r.status));
+  }
+  return true;
 }
 
 bool Decoder::Operation(std::string_view bytes, size_t off, int block_depth, ir::Op* out) {
@@ -1180,9 +1250,10 @@ bool Decoder::RepeatedValues(std::string_view bytes, size_t off, int depth, uint
 }  // namespace
 
 Result<ir::Program> DecodeMilProgram(std::string_view bytes, size_t base_offset, const std::string& file,
-                                     std::vector<std::string>* warnings) {
+                                     std::vector<std::string>* warnings, unsigned threads) {
+  if (threads == 0) threads = UsefulThreads();
   ir::Program program;
-  Decoder decoder(file, warnings);
+  Decoder decoder(file, warnings, threads);
   if (!decoder.Program(bytes, base_offset, &program)) return decoder.status();
   return program;
 }

@@ -32,6 +32,14 @@
 // rather than protobuf's shared one.
 // No encoder writes any of these.
 //
+// Parallel decoding: the operations of a function's top-level block are
+// independent messages, so a large block (kParallelMinOps or more) is split
+// into byte-balanced runs of operations decoded on several threads (a
+// process-wide pool, base/parallel_for.h), each
+// writing its own slice of the op vector. The IR, the warnings and the error
+// reported are the same as on one thread, except that when an operation and a
+// later field of its block are both corrupt, the block's field is named.
+//
 // Thread-safe: no shared state. Linear in the input size.
 #pragma once
 
@@ -54,7 +62,15 @@ namespace anepilot::format {
 // (a cut-short file); kCorruptModel for any other malformed encoding (naming
 // the byte offset and, inside operations, the function and operation index),
 // messages nested deeper than the limits above.
+//
+// `threads`: how many threads may decode a large block (0: UsefulThreads(),
+// base/parallel_for.h; 1: the caller's thread only).
 Result<ir::Program> DecodeMilProgram(std::string_view bytes, size_t base_offset,
-                                     const std::string& file, std::vector<std::string>* warnings);
+                                     const std::string& file, std::vector<std::string>* warnings,
+                                     unsigned threads = 0);
+
+// Blocks with fewer operations are decoded on the caller's thread: below this,
+// starting threads costs more than it saves.
+inline constexpr size_t kParallelMinOps = 512;
 
 }  // namespace anepilot::format

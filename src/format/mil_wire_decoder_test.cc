@@ -472,5 +472,53 @@ TEST(MilWireDecoder, PipelineStagesThatAreMlProgramsAreDecoded) {
   EXPECT_EQ(r->stages[1].program.functions[0].body.ops.at(0).name, "b");
 }
 
+
+// ------------------------------------------------------ parallel decoding ----
+
+// Each of `n` ops differs (type cycles, names carry the index) so a run
+// decoded into the wrong slice would show.
+std::vector<std::string> ManyOps(size_t n) {
+  static const char* kTypes[] = {"relu", "conv", "add", "const", "softmax"};
+  std::vector<std::string> ops;
+  for (size_t i = 0; i < n; ++i) {
+    ops.push_back(NamedOp(kTypes[i % 5], "op_with_a_long_name_" + std::to_string(i), "v" + std::to_string(i))
+                      .SerializeAsString());
+  }
+  return ops;
+}
+
+TEST(MilWireDecoder, ALargeBlockDecodesTheSameOnOneThreadAndOnMany) {
+  std::string bytes = ProgramWithOps(ManyOps(3 * kParallelMinOps + 7));
+  std::vector<std::string> w1, w4, w7;
+  auto one = DecodeMilProgram(bytes, 0, "wire", &w1, 1);
+  auto four = DecodeMilProgram(bytes, 0, "wire", &w4, 4);
+  auto seven = DecodeMilProgram(bytes, 0, "wire", &w7, 7);
+  ASSERT_TRUE(one.ok()) << one.status().ToString();
+  ASSERT_TRUE(four.ok()) << four.status().ToString();
+  ASSERT_TRUE(seven.ok()) << seven.status().ToString();
+  ASSERT_EQ(one->functions[0].body.ops.size(), 3 * kParallelMinOps + 7);
+  EXPECT_EQ(FirstProgramDifference(*one, *four), "");
+  EXPECT_EQ(FirstProgramDifference(*one, *seven), "");
+  EXPECT_EQ(w1, w4);
+  EXPECT_EQ(four->functions[0].body.ops[1000].name, "op_with_a_long_name_1000");
+  ExpectSameAsOracle(bytes, "3 * kParallelMinOps + 7 ops");
+}
+
+TEST(MilWireDecoder, ALargeBlockReportsItsFirstCorruptOperationOnAnyThreadCount) {
+  auto ops = ManyOps(4 * kParallelMinOps);
+  // Two corrupt ops, in what become different runs: the earlier is named.
+  ops[700] += std::string("\x0f", 1);
+  ops[1900] += std::string("\x0f", 1);
+  std::string bytes = ProgramWithOps(ops);
+  for (unsigned threads : {1u, 2u, 4u, 8u}) {
+    std::vector<std::string> warnings;
+    auto p = DecodeMilProgram(bytes, 0, "wire", &warnings, threads);
+    ASSERT_FALSE(p.ok()) << threads;
+    EXPECT_EQ(p.status().code(), StatusCode::kCorruptModel) << threads;
+    EXPECT_NE(p.status().message().find("function 'main', operation 700 of a depth-0 block"), std::string::npos)
+        << threads << " threads: " << p.status().message();
+  }
+}
+
 }  // namespace
 }  // namespace anepilot::format

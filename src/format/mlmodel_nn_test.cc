@@ -35,7 +35,7 @@ const ir::Op* Producer(const ir::Model& m, const std::string& value) {
 
 std::map<std::string, int> Histogram(const ir::Function& fn) {
   std::map<std::string, int> h;
-  for (const auto& op : fn.body.ops) h[op.type]++;
+  for (const auto& op : fn.body.ops) h[op.type.str()]++;
   return h;
 }
 
@@ -134,7 +134,7 @@ TEST(NeuralNetworkTest, ActivationKindIsAnAttribute) {
   EXPECT_EQ(op.type, "activation");
   EXPECT_EQ(op.name, "identity");
   ASSERT_NE(op.attribute("activation"), nullptr);
-  EXPECT_EQ(op.attribute("activation")->strings, std::vector<std::string>{"linear"});
+  EXPECT_EQ(op.attribute("activation")->strings, std::vector<InlineString>{"linear"});
   EXPECT_EQ(op.outputs[0].name, "y");
   EXPECT_EQ(op.outputs[0].type.tensor.shape, Dims({2, 1, 1}));
 }

@@ -177,7 +177,7 @@ namespace {
 // A value's text when it is a single string (or a scalar), for flattening
 // attributes such as buildInfo into strings.
 std::string ConstantText(const ir::Constant& c) {
-  if (c.strings.size() == 1) return c.strings[0];
+  if (c.strings.size() == 1) return c.strings[0].str();
   return c.ToString();
 }
 

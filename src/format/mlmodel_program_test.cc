@@ -57,7 +57,7 @@ TEST(MlProgramTest, Problem1FunctionOpsetAndOpCounts) {
   EXPECT_EQ(fn.opset, "CoreML6");
   EXPECT_EQ(fn.CountOps(), 2385u);
   std::map<std::string, int> histogram;
-  for (const auto& op : fn.body.ops) histogram[op.type]++;
+  for (const auto& op : fn.body.ops) histogram[op.type.str()]++;
   EXPECT_EQ(histogram["const"], 1688);
   EXPECT_EQ(histogram["conv"], 138);
   EXPECT_EQ(histogram["matmul"], 102);
@@ -65,7 +65,7 @@ TEST(MlProgramTest, Problem1FunctionOpsetAndOpCounts) {
   ASSERT_EQ(fn.inputs.size(), 1u);
   EXPECT_EQ(fn.inputs[0].name, "in_image");
   EXPECT_EQ(fn.inputs[0].type.ToString(), "fp32[1, 3, 1024, 1024]");
-  EXPECT_EQ(fn.body.outputs, std::vector<std::string>{"out_image"});
+  EXPECT_EQ(fn.body.outputs, std::vector<InlineString>{"out_image"});
 }
 
 TEST(MlProgramTest, Problem1LargestMatmulOutput) {
@@ -91,7 +91,7 @@ TEST(MlProgramTest, Problem1ConstantsImmediateAndBlob) {
   const ir::Op* pad_type = FindOp(fn, "input_1_pad_type_0");
   ASSERT_NE(pad_type, nullptr);
   ASSERT_NE(pad_type->attribute("val"), nullptr);
-  EXPECT_EQ(pad_type->attribute("val")->strings, std::vector<std::string>{"custom"});
+  EXPECT_EQ(pad_type->attribute("val")->strings, std::vector<InlineString>{"custom"});
   EXPECT_EQ(pad_type->attribute("name"), nullptr) << "the name attribute becomes Op::name";
 
   const ir::Op* strides = FindOp(fn, "input_1_strides_0");
@@ -127,7 +127,7 @@ TEST(MlProgramTest, Problem1ConvArgumentsInFileOrder) {
   ASSERT_NE(conv, nullptr);
   EXPECT_EQ(conv->type, "conv");
   std::vector<std::string> params;
-  for (const auto& a : conv->inputs) params.push_back(a.param);
+  for (const auto& a : conv->inputs) params.push_back(a.param.str());
   // File order (checked with `protoc --decode_raw`; Python's map view of the
   // same field does not keep it).
   EXPECT_EQ(params, (std::vector<std::string>{"x", "weight", "bias", "strides", "pad_type", "pad",

@@ -89,15 +89,16 @@ std::string ModelKindName(const spec::Model& m) {
 
 // `top_level` is false for pipeline stages, which are converted recursively
 // (protobuf's parser bounds the nesting depth at 100 messages).
-Status ModelToIr(spec::Model* m, const std::string& file, bool top_level, ir::Model* out);
+Status ModelToIr(spec::Model* m, const std::string& file, bool top_level, unsigned decode_threads,
+                 ir::Model* out);
 
-void PipelineToIr(spec::Pipeline* p, const std::string& file, ir::Model* out) {
+void PipelineToIr(spec::Pipeline* p, const std::string& file, unsigned decode_threads, ir::Model* out) {
   out->stages.reserve(p->models_size());
   for (int i = 0; i < p->models_size(); ++i) {
     ir::Model stage;
     stage.model_file = out->model_file;
     // Stages never fail: an unknown stage type becomes a warning.
-    (void)ModelToIr(p->mutable_models(i), file, /*top_level=*/false, &stage);
+    (void)ModelToIr(p->mutable_models(i), file, /*top_level=*/false, decode_threads, &stage);
     if (stage.kind.empty()) {
       std::string name = i < p->names_size() ? p->names(i) : std::to_string(i);
       out->warnings.push_back(fmt::format(
@@ -111,7 +112,8 @@ void PipelineToIr(spec::Pipeline* p, const std::string& file, ir::Model* out) {
   }
 }
 
-Status ModelToIr(spec::Model* m, const std::string& file, bool top_level, ir::Model* out) {
+Status ModelToIr(spec::Model* m, const std::string& file, bool top_level, unsigned decode_threads,
+                 ir::Model* out) {
   out->spec_version = m->specificationversion();
   out->is_updatable = m->isupdatable();
   out->kind = ModelKindName(*m);
@@ -120,7 +122,7 @@ Status ModelToIr(spec::Model* m, const std::string& file, bool top_level, ir::Mo
     case spec::Model::kMlProgram: {
       // Offsets in errors count from the start of the program's bytes.
       ANEPILOT_ASSIGN_OR_RETURN(out->program,
-                                DecodeMilProgram(m->mlprogram(), 0, file, &out->warnings));
+                                DecodeMilProgram(m->mlprogram(), 0, file, &out->warnings, decode_threads));
       std::string().swap(*m->mutable_mlprogram());  // the serialized program is no longer needed
       break;
     }
@@ -143,12 +145,12 @@ Status ModelToIr(spec::Model* m, const std::string& file, bool top_level, ir::Mo
                         nn->imageinputshapemapping(), out);
       break;
     }
-    case spec::Model::kPipeline: PipelineToIr(m->mutable_pipeline(), file, out); break;
+    case spec::Model::kPipeline: PipelineToIr(m->mutable_pipeline(), file, decode_threads, out); break;
     case spec::Model::kPipelineClassifier:
-      PipelineToIr(m->mutable_pipelineclassifier()->mutable_pipeline(), file, out);
+      PipelineToIr(m->mutable_pipelineclassifier()->mutable_pipeline(), file, decode_threads, out);
       break;
     case spec::Model::kPipelineRegressor:
-      PipelineToIr(m->mutable_pipelineregressor()->mutable_pipeline(), file, out);
+      PipelineToIr(m->mutable_pipelineregressor()->mutable_pipeline(), file, decode_threads, out);
       break;
     case spec::Model::kGlmClassifier: ClassLabelsToIr(m->glmclassifier(), out); break;
     case spec::Model::kSupportVectorClassifier: ClassLabelsToIr(m->supportvectorclassifier(), out); break;
@@ -181,7 +183,7 @@ Status ModelToIr(spec::Model* m, const std::string& file, bool top_level, ir::Mo
 
 }  // namespace
 
-Result<ir::Model> ParseModelSpec(std::string_view bytes, const std::string& file) {
+Result<ir::Model> ParseModelSpec(std::string_view bytes, const std::string& file, unsigned decode_threads) {
   if (bytes.empty()) {
     return CorruptModel(file + ": empty file; not a Core ML model protobuf");
   }
@@ -217,7 +219,7 @@ Result<ir::Model> ParseModelSpec(std::string_view bytes, const std::string& file
   }
   ir::Model model;
   model.model_file = file;
-  ANEPILOT_RETURN_IF_ERROR(ModelToIr(message.get(), file, /*top_level=*/true, &model));
+  ANEPILOT_RETURN_IF_ERROR(ModelToIr(message.get(), file, /*top_level=*/true, decode_threads, &model));
   return model;
 }
 

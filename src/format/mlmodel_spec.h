@@ -28,7 +28,8 @@ namespace anepilot::format {
 // Errors: kCorruptModel when the bytes are not a parseable Model protobuf
 // (truncated, random) or nest deeper than the reader allows; kUnsupported
 // when the spec sets no model type. Never crashes on hostile input.
+// `decode_threads` as DecodeMilProgram's `threads` (ReadOptions::decode_threads).
 // Thread-safe: no shared state.
-Result<ir::Model> ParseModelSpec(std::string_view bytes, const std::string& file);
+Result<ir::Model> ParseModelSpec(std::string_view bytes, const std::string& file, unsigned decode_threads = 0);
 
 }  // namespace anepilot::format

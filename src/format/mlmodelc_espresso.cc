@@ -68,7 +68,7 @@ ir::Constant ScalarConstant(const json& v) {
 // Function inputs: blobs read by some layer and written by none; outputs:
 // blobs written and read by none. Both in first-seen order.
 void SetGraphBoundary(const json& shapes, ir::Function* fn) {
-  std::unordered_set<std::string> produced, consumed;
+  std::unordered_set<std::string_view> produced, consumed;  // views into fn's ops
   for (const ir::Op& op : fn->body.ops) {
     for (const ir::Argument& arg : op.inputs) {
       for (const ir::Binding& b : arg.bindings) {

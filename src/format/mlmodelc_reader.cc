@@ -31,7 +31,7 @@ void AppendNote(ir::Model* model, const std::string& note) {
   model->description_note += note;
 }
 
-ir::Feature FeatureFromValue(const std::string& name, const ir::ValueType& type) {
+ir::Feature FeatureFromValue(std::string_view name, const ir::ValueType& type) {
   ir::Feature f;
   f.name = name;
   f.type.kind = type.kind == ir::ValueType::Kind::kState ? ir::FeatureType::Kind::kState
@@ -50,7 +50,7 @@ void FeaturesFromProgram(ir::Model* model) {
     (f.type.kind == ir::FeatureType::Kind::kState ? model->states : model->inputs).push_back(f);
   }
   // Returned values are usually produced last: scan backwards, no index needed.
-  for (const std::string& out : fn.body.outputs) {
+  for (const InlineString& out : fn.body.outputs) {
     const ir::ValueType* type = nullptr;
     for (auto op = fn.body.ops.rbegin(); op != fn.body.ops.rend() && !type; ++op) {
       for (const ir::Value& v : op->outputs) {

@@ -21,7 +21,7 @@ Result<ir::Model> ReadMlModelFile(const std::string& path, const ReadOptions& op
   if (file.size() == 0) {
     return CorruptModel(fmt::format("{}: empty file, not a Core ML model", path));
   }
-  ANEPILOT_ASSIGN_OR_RETURN(ir::Model model, format::ParseModelSpec(file.view(), path));
+  ANEPILOT_ASSIGN_OR_RETURN(ir::Model model, format::ParseModelSpec(file.view(), path, options.decode_threads));
   model.container = ir::Container::kMlModel;
   model.path = path;
   model.model_file = path;

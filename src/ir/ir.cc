@@ -38,7 +38,7 @@ const DTypeInfo& Info(DType t) {
 
 std::string DimToString(const Dim& d) {
   if (d.known()) return std::to_string(d.size);
-  if (!d.symbol.empty()) return d.symbol;
+  if (!d.symbol.empty()) return d.symbol.str();
   return "?";
 }
 

@@ -118,8 +118,8 @@ TEST(KnowledgeCorpusTest, FaceappP3Int8RuntimeWeightTransformIsFound) {
     if (producer == nullptr || producer->type != "constexpr_affine_dequantize") continue;
     for (const ir::Op* consumer : index.Consumers(op->outputs[0].name)) {
       if (consumer->type == "conv" && consumer->input("weight")->name == op->outputs[0].name) {
-        transform_pows.insert(op->name);
-        transformed_convs.insert(consumer->name);
+        transform_pows.insert(op->name.str());
+        transformed_convs.insert(consumer->name.str());
       }
     }
   }

@@ -7,7 +7,7 @@ namespace anepilot::knowledge {
 
 namespace {
 
-void NoteRank(const ir::ValueType& type, const std::string& name, ModelFacts* f) {
+void NoteRank(const ir::ValueType& type, std::string_view name, ModelFacts* f) {
   if (type.kind != ir::ValueType::Kind::kTensor || !type.tensor.rank_known) return;
   auto rank = static_cast<int64_t>(type.tensor.shape.size());
   if (rank > f->max_rank) {

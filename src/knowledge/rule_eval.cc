@@ -435,7 +435,7 @@ void AneRuleSet::EvaluateOp(const ir::Op& op, const OpContext& ctx, int generati
     f.max_generation = cr.rule.max_generation;
     out->push_back(std::move(f));
   };
-  auto it = k.by_op_type.find(op.type);
+  auto it = k.by_op_type.find(op.type.str());
   if (it != k.by_op_type.end()) {
     for (size_t index : it->second) run(index);
   }

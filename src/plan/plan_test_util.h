@@ -90,7 +90,7 @@ class ProgramBuilder {
   }
 
   ir::Model Build(std::vector<std::string> outputs) {
-    fn_.body.outputs = std::move(outputs);
+    fn_.body.outputs.assign(outputs.begin(), outputs.end());
     model_.program.functions.push_back(fn_);
     return model_;
   }

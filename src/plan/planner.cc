@@ -207,7 +207,7 @@ Result<ModelPlan> Planner::Plan(const ir::Model& model, const PlanOptions& optio
           for (size_t k = 0; k < graph.compute_ops.size(); ++k) {
             uint32_t i = graph.compute_ops[k];
             const PlanOp& p = graph.ops[i];
-            o.placement.push_back({graph.function_names[p.function], p.op->name, p.op->type,
+            o.placement.push_back({graph.function_names[p.function], p.op->name.str(), p.op->type.str(),
                                    placed.units[k],
                                    WhyText(placed.why[k], placed.units[k], u, p, *gen, i)});
           }

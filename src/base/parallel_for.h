@@ -1,0 +1,32 @@
+// Running independent pieces of one job on several cores: the offline
+// readers decode the operations of a large ML Program this way.
+//
+//   ParallelFor(runs, [&](size_t run) { ... decode run `run` ... });
+//
+// Calls fn(0), ..., fn(count - 1), each exactly once, on the caller's thread
+// and on up to count - 1 threads of a process-wide pool, and returns when all
+// have returned. The pool's threads are started on first use and kept (a
+// thread start costs about as much as decoding a hundred operations, and
+// libraries such as the model reader are called many times per process);
+// they exit with the process. fn must not throw. Calls from several threads
+// at once are safe: each waits for the pool or runs its pieces itself.
+//
+// Why not OpenMP or oneTBB: Apple's clang ships without OpenMP, and TBB would
+// add a runtime library to short-lived CLI processes for one loop.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+
+namespace anepilot {
+
+// Upper bound on the pool's size (the caller's thread comes on top).
+inline constexpr unsigned kMaxPoolThreads = 7;
+
+void ParallelFor(size_t count, const std::function<void(size_t)>& fn);
+
+// Threads worth using on this machine: hardware threads, at least 1, at most
+// kMaxPoolThreads + 1.
+unsigned UsefulThreads();
+
+}  // namespace anepilot
