@@ -169,6 +169,57 @@ ANEPILOT_WIRE_INLINE bool ReadVarintField(WireReader& r, const FieldKey& k, uint
   return r.ReadVarint(v);
 }
 
+// ---------------------------------------------------------- fast paths ----
+// Every MIL writer (coremltools, Apple's compiler) encodes the two most
+// frequent messages of a program the same way: each op's "name" attribute
+// and each single-name argument. When the bytes are exactly that encoding,
+// every field present once, in order, with one-byte lengths, they are read
+// by matching, which gives the IR the general decoder would give (the bytes
+// are a complete, valid message); anything else takes the general path.
+
+// A map entry {key = 1: "name", value = 2: V} with V's bytes returned.
+ANEPILOT_WIRE_INLINE bool CanonicalNameEntry(std::string_view b, std::string_view* value) {
+  static constexpr char kPrefix[] = {0x0a, 0x04, 'n', 'a', 'm', 'e', 0x12};
+  if (b.size() < sizeof kPrefix + 1 || std::memcmp(b.data(), kPrefix, sizeof kPrefix) != 0) return false;
+  auto len = static_cast<uint8_t>(b[sizeof kPrefix]);
+  if (len >= 0x80 || len != b.size() - sizeof kPrefix - 1) return false;
+  *value = b.substr(sizeof kPrefix + 1);
+  return true;
+}
+
+// A Value {type = 2: {tensorType = 1: {dataType = 1: STRING (2)}},
+// immediateValue = 3: {tensor = 1: {strings = 4: {values = 1: S}}}}; S returned.
+ANEPILOT_WIRE_INLINE bool CanonicalStringScalar(std::string_view b, std::string_view* text) {
+  static constexpr char kType[] = {0x12, 0x04, 0x0a, 0x02, 0x08, 0x02};
+  constexpr size_t kHead = sizeof kType + 8;  // the type, then four (tag, length) pairs
+  if (b.size() < kHead || std::memcmp(b.data(), kType, sizeof kType) != 0) return false;
+  const auto* p = reinterpret_cast<const uint8_t*>(b.data()) + sizeof kType;
+  const size_t n = b.size() - kHead;
+  if (n + 6 >= 0x80) return false;  // a length would take two bytes
+  if (p[0] != 0x1a || p[1] != n + 6 || p[2] != 0x0a || p[3] != n + 4 || p[4] != 0x22 || p[5] != n + 2 ||
+      p[6] != 0x0a || p[7] != n) {
+    return false;
+  }
+  *text = b.substr(kHead);
+  return true;
+}
+
+// An ArgumentEntry {key = 1: K, value = 2: {arguments = 1: {name = 1: N}}};
+// K and N returned.
+ANEPILOT_WIRE_INLINE bool CanonicalNamedArgument(std::string_view b, std::string_view* key, std::string_view* name) {
+  const auto* p = reinterpret_cast<const uint8_t*>(b.data());
+  if (b.size() < 2 || p[0] != 0x0a || p[1] >= 0x80) return false;
+  const size_t k = p[1];
+  if (b.size() < 2 + k + 6) return false;
+  const uint8_t* q = p + 2 + k;
+  const size_t n = b.size() - (2 + k + 6);
+  if (n + 4 >= 0x80) return false;
+  if (q[0] != 0x12 || q[1] != n + 4 || q[2] != 0x0a || q[3] != n + 2 || q[4] != 0x0a || q[5] != n) return false;
+  *key = b.substr(2, k);
+  *name = b.substr(2 + k + 6);
+  return true;
+}
+
 std::string ConstantText(const ir::Constant& c) {
   if (c.strings.size() == 1) return c.strings[0].str();
   return c.ToString();
@@ -176,8 +227,9 @@ std::string ConstantText(const ir::Constant& c) {
 
 class Decoder {
  public:
+  // threads == 0: decide per block (kParallelMinBytes); else use up to that many.
   Decoder(const std::string& file, std::vector<std::string>* warnings, unsigned threads)
-      : file_(file), warnings_(warnings), threads_(threads) {}
+      : file_(file), warnings_(warnings), threads_(threads == 0 ? UsefulThreads() : threads), automatic_(threads == 0) {}
 
   bool Program(std::string_view bytes, size_t off, ir::Program* out);
 
@@ -272,6 +324,7 @@ class Decoder {
   const std::string& file_;
   std::vector<std::string>* warnings_;
   unsigned threads_;
+  bool automatic_;
   Status status_;
   const std::string* function_ = nullptr;
   int op_index_ = -1;
@@ -495,7 +548,8 @@ bool Decoder::Block(std::string_view bytes, size_t off, int depth, int block_dep
       if (k.number == field::kBlockOperations && k.type == WireType::kLen) ++n;
       counter.Skip(k);
     }
-    parallel = block_depth == 0 && threads_ > 1 && n >= kParallelMinOps;
+    parallel = block_depth == 0 && threads_ > 1 && n >= kParallelMinOps &&
+               (!automatic_ || bytes.size() >= kParallelMinBytes);
     if (parallel) {
       deferred.reserve(n);
     } else {
@@ -598,11 +652,18 @@ bool Decoder::Operation(std::string_view bytes, size_t off, int block_depth, ir:
       case field::kOpType:
         if (ReadLenField(r, k, &v, &voff)) out->type.assign(v);
         break;
-      case field::kOpInputs:
-        if (ReadLenField(r, k, &v, &voff) && !ArgumentEntry(v, voff, depth - 1, &out->inputs.emplace_back())) {
-          return false;
+      case field::kOpInputs: {
+        if (!ReadLenField(r, k, &v, &voff)) break;
+        std::string_view param, name;
+        if (CanonicalNamedArgument(v, &param, &name)) {
+          ir::Argument& a = out->inputs.emplace_back();
+          a.param.assign(param);
+          a.bindings.emplace_back().name.assign(name);
+          break;
         }
+        if (!ArgumentEntry(v, voff, depth - 1, &out->inputs.emplace_back())) return false;
         break;
+      }
       case field::kOpOutputs:
         if (ReadLenField(r, k, &v, &voff) && !NamedValue(v, voff, depth - 1, &out->outputs.emplace_back())) {
           return false;
@@ -616,6 +677,11 @@ bool Decoder::Operation(std::string_view bytes, size_t off, int block_depth, ir:
         break;
       case field::kOpAttributes: {
         if (!ReadLenField(r, k, &v, &voff)) break;
+        std::string_view name_value, text;
+        if (CanonicalNameEntry(v, &name_value) && CanonicalStringScalar(name_value, &text)) {
+          out->name.assign(text);
+          break;
+        }
         std::string_view key;
         SubMessage value;
         if (!ScanEntry(v, voff, depth - 1, &key, &value)) return false;
@@ -1251,7 +1317,6 @@ bool Decoder::RepeatedValues(std::string_view bytes, size_t off, int depth, uint
 
 Result<ir::Program> DecodeMilProgram(std::string_view bytes, size_t base_offset, const std::string& file,
                                      std::vector<std::string>* warnings, unsigned threads) {
-  if (threads == 0) threads = UsefulThreads();
   ir::Program program;
   Decoder decoder(file, warnings, threads);
   if (!decoder.Program(bytes, base_offset, &program)) return decoder.status();

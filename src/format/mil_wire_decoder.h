@@ -33,7 +33,7 @@
 // No encoder writes any of these.
 //
 // Parallel decoding: the operations of a function's top-level block are
-// independent messages, so a large block (kParallelMinOps or more) is split
+// independent messages, so a large block (see `threads` below) is split
 // into byte-balanced runs of operations decoded on several threads (a
 // process-wide pool, base/parallel_for.h), each
 // writing its own slice of the op vector. The IR, the warnings and the error
@@ -63,14 +63,19 @@ namespace anepilot::format {
 // the byte offset and, inside operations, the function and operation index),
 // messages nested deeper than the limits above.
 //
-// `threads`: how many threads may decode a large block (0: UsefulThreads(),
-// base/parallel_for.h; 1: the caller's thread only).
+// `threads`: how many threads may decode a large block (1: the caller's
+// thread only; 0: automatic, UsefulThreads() (base/parallel_for.h) for blocks
+// of kParallelMinBytes or more, one thread below).
 Result<ir::Program> DecodeMilProgram(std::string_view bytes, size_t base_offset,
                                      const std::string& file, std::vector<std::string>* warnings,
                                      unsigned threads = 0);
 
-// Blocks with fewer operations are decoded on the caller's thread: below this,
-// starting threads costs more than it saves.
+// Blocks with fewer operations are always decoded on the caller's thread.
 inline constexpr size_t kParallelMinOps = 512;
+// Automatic mode's threshold. Handing work to the pool's threads costs a
+// fixed 50-100 us on a 2-core VM, and decoding runs at ~300 MB/s: on
+// faceapp-problem1 (0.37 MB) two threads gained nothing there, on a 27 MB
+// program they gained 15% (bench/inspect_bench.sh).
+inline constexpr size_t kParallelMinBytes = size_t{1} << 20;
 
 }  // namespace anepilot::format

@@ -473,6 +473,38 @@ TEST(MilWireDecoder, PipelineStagesThatAreMlProgramsAreDecoded) {
 }
 
 
+// The canonical encodings of an op's "name" and of a single-name argument are
+// read by matching (mil_wire_decoder.cc); near-misses must take the general
+// path and still read as the oracle reads them.
+TEST(MilWireDecoder, NamesAndArgumentsReadTheSameInAndOutOfTheirCanonicalForm) {
+  std::vector<std::string> ops;
+  for (size_t len : {1u, 15u, 31u, 119u, 120u, 121u, 122u, 123u, 124u, 200u, 300u}) {
+    std::string name(len, 'n');
+    mil::Operation op = NamedOp("relu", name, "out_" + std::to_string(len));
+    auto* input = op.add_inputs();
+    input->set_key("x_" + std::string(len, 'p'));
+    input->mutable_value()->add_arguments()->set_name(std::string(len, 'a'));
+    ops.push_back(op.SerializeAsString());
+  }
+  // A name attribute with an extra (unknown) field, and one whose value also
+  // carries a doc string: both valid, neither canonical.
+  mil::Operation extra = NamedOp("relu", "with_doc", "o1");
+  for (auto& a : *extra.mutable_attributes()) {
+    if (a.key() == "name") a.mutable_value()->set_docstring("doc");
+  }
+  ops.push_back(extra.SerializeAsString());
+  ops.push_back(NamedOp("relu", "tail", "o2").SerializeAsString() + Len(1, "relu"));  // type given twice
+  std::string bytes = ProgramWithOps(ops);
+  ExpectSameAsOracle(bytes, "names around the one-byte length limit");
+  auto w = Wire(bytes);
+  ASSERT_TRUE(w.program.ok());
+  const auto& read = w.program->functions[0].body.ops;
+  EXPECT_EQ(read[0].name, "n");
+  EXPECT_EQ(read[7].name, std::string(123, 'n'));
+  EXPECT_EQ(read[7].inputs[0].bindings[0].name, std::string(123, 'a'));
+  EXPECT_EQ(read[11].name, "with_doc");
+}
+
 // ------------------------------------------------------ parallel decoding ----
 
 // Each of `n` ops differs (type cycles, names carry the index) so a run
