@@ -220,6 +220,67 @@ ANEPILOT_WIRE_INLINE bool CanonicalNamedArgument(std::string_view b, std::string
   return true;
 }
 
+// A varint of at most 10 bytes (bits beyond 64 dropped, as the reader does).
+ANEPILOT_WIRE_INLINE bool FastVarint(const uint8_t** p, const uint8_t* end, uint64_t* v) {
+  uint64_t result = 0;
+  for (int i = 0; i < 10 && *p < end; ++i) {
+    uint8_t b = *(*p)++;
+    result |= static_cast<uint64_t>(b & 0x7f) << (7 * i);
+    if (b < 0x80) {
+      *v = result;
+      return true;
+    }
+  }
+  return false;
+}
+
+// A NamedValueType {name = 1: N, type = 2: {tensorType = 1: {dataType = 1,
+// rank = 2, dimensions = 3...}}}, each dimension {constant = 1: {size = 1}}
+// or {unknown = 2: {variadic = 1}}, fields in that order, absent scalars
+// allowed (proto3 omits zeros), at most kMaxFastDims dimensions. Writes `out`
+// (a fresh Value) only when the whole message matched.
+constexpr size_t kMaxFastDims = 16;
+bool CanonicalTensorValue(std::string_view b, ir::Value* out) {
+  const auto* p = reinterpret_cast<const uint8_t*>(b.data());
+  const uint8_t* end = p + b.size();
+  if (end - p < 2 || p[0] != 0x0a || p[1] >= 0x80) return false;
+  const size_t n = p[1];
+  if (static_cast<size_t>(end - p) < 2 + n + 4) return false;
+  std::string_view name(b.data() + 2, n);
+  p += 2 + n;
+  if (p[0] != 0x12 || p[1] >= 0x80 || p[1] != end - p - 2) return false;
+  if (p[2] != 0x0a || p[3] >= 0x80 || p[3] != end - p - 4) return false;
+  p += 4;
+  uint64_t dtype = 0, rank = 0;
+  if (p < end && *p == 0x08 && !FastVarint(&(++p), end, &dtype)) return false;
+  if (p < end && *p == 0x10 && !FastVarint(&(++p), end, &rank)) return false;
+  int64_t dims[kMaxFastDims];
+  size_t count = 0;
+  while (p < end) {
+    if (count == kMaxFastDims || end - p < 2 || p[0] != 0x1a || p[1] >= 0x80 || p[1] > end - p - 2) return false;
+    const uint8_t* dim_end = p + 2 + p[1];
+    p += 2;
+    // {constant = 1: {size = 1}} or {unknown = 2: {variadic = 1}}: one member.
+    if (dim_end - p < 2 || (p[0] != 0x0a && p[0] != 0x12) || p[1] != dim_end - p - 2) return false;
+    const bool constant = p[0] == 0x0a;
+    p += 2;
+    uint64_t value = 0;
+    if (p < dim_end) {
+      if (*p != 0x08 || !FastVarint(&(++p), dim_end, &value) || p != dim_end) return false;
+    }
+    dims[count++] = constant && value <= static_cast<uint64_t>(std::numeric_limits<int64_t>::max())
+                        ? static_cast<int64_t>(value)
+                        : -1;
+  }
+  out->name.assign(name);
+  ir::TensorType& t = out->type.tensor;
+  t.dtype = MilDataTypeToIr(static_cast<int32_t>(dtype));
+  t.shape.reserve(count);
+  for (size_t i = 0; i < count; ++i) t.shape.push_back(dims[i] >= 0 ? ir::Dim::Known(dims[i]) : ir::Dim{});
+  if (static_cast<int64_t>(rank) < 0 && count == 0) t.rank_known = false;
+  return true;
+}
+
 std::string ConstantText(const ir::Constant& c) {
   if (c.strings.size() == 1) return c.strings[0].str();
   return c.ToString();
@@ -664,11 +725,12 @@ bool Decoder::Operation(std::string_view bytes, size_t off, int block_depth, ir:
         if (!ArgumentEntry(v, voff, depth - 1, &out->inputs.emplace_back())) return false;
         break;
       }
-      case field::kOpOutputs:
-        if (ReadLenField(r, k, &v, &voff) && !NamedValue(v, voff, depth - 1, &out->outputs.emplace_back())) {
-          return false;
-        }
+      case field::kOpOutputs: {
+        if (!ReadLenField(r, k, &v, &voff)) break;
+        ir::Value& value = out->outputs.emplace_back();
+        if (!CanonicalTensorValue(v, &value) && !NamedValue(v, voff, depth - 1, &value)) return false;
         break;
+      }
       case field::kOpBlocks:
         if (ReadLenField(r, k, &v, &voff) &&
             !Block(v, voff, depth - 1, block_depth + 1, /*decode_ops=*/true, &out->blocks.emplace_back())) {
@@ -977,6 +1039,7 @@ bool Decoder::TensorType(std::string_view bytes, size_t off, int depth, ir::Tens
         break;
       case field::kTensorRank:
         if (ReadVarintField(r, k, &x)) rank = static_cast<int64_t>(x);
+        if (rank > 0 && rank <= 64 && out->shape.empty()) out->shape.reserve(static_cast<size_t>(rank));
         break;
       case field::kTensorDimensions:
         if (ReadLenField(r, k, &v, &voff) && !Dimension(v, voff, depth - 1, &out->shape.emplace_back())) {

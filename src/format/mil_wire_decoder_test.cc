@@ -505,6 +505,59 @@ TEST(MilWireDecoder, NamesAndArgumentsReadTheSameInAndOutOfTheirCanonicalForm) {
   EXPECT_EQ(read[11].name, "with_doc");
 }
 
+// Op outputs in the canonical tensor form are read by matching too; every
+// variation below must read as the oracle reads it, matched or not.
+TEST(MilWireDecoder, OutputTypesReadTheSameInAndOutOfTheirCanonicalForm) {
+  std::vector<std::string> ops;
+  auto add = [&](const std::function<void(mil::NamedValueType*)>& shape) {
+    mil::Operation op = NamedOp("relu", "r" + std::to_string(ops.size()), "o" + std::to_string(ops.size()));
+    op.clear_outputs();
+    auto* out = op.add_outputs();
+    out->set_name("o" + std::to_string(ops.size()));
+    shape(out);
+    ops.push_back(op.SerializeAsString());
+  };
+  add([](auto* o) { SetTensorType(o->mutable_type(), mil::FLOAT16, {1, 8, 4096, 4096}); });
+  add([](auto* o) { SetTensorType(o->mutable_type(), mil::FLOAT32, {}); });           // scalar
+  add([](auto* o) { SetTensorType(o->mutable_type(), mil::INT32, {0, -1, 3}); });     // zero and unknown
+  add([](auto* o) {
+    SetTensorType(o->mutable_type(), mil::FLOAT16, {2});
+    o->mutable_type()->mutable_tensortype()->mutable_dimensions(0)->mutable_constant()->set_size(~uint64_t{0});
+  });  // beyond int64: unknown
+  add([](auto* o) {
+    SetTensorType(o->mutable_type(), mil::FLOAT16, {-1});
+    o->mutable_type()->mutable_tensortype()->mutable_dimensions(0)->mutable_unknown()->set_variadic(true);
+  });
+  add([](auto* o) { o->mutable_type()->mutable_tensortype()->set_rank(-1); });        // unranked
+  add([](auto* o) { o->mutable_type()->mutable_tensortype(); });                      // all defaults
+  add([](auto* o) {
+    SetTensorType(o->mutable_type(), mil::FLOAT16, {1, 2});
+    auto* a = o->mutable_type()->mutable_tensortype()->add_attributes();  // not canonical
+    a->set_key("k");
+  });
+  add([](auto* o) { SetTensorType(o->mutable_type(), mil::FLOAT16, std::vector<int64_t>(20, 2)); });  // many dims
+  add([](auto* o) { o->set_name(std::string(200, 'x')); SetTensorType(o->mutable_type(), mil::BOOL, {3}); });
+  add([](auto* o) { o->mutable_type()->mutable_listtype(); });
+  add([](auto*) {});                                                                  // no type
+  // Fields out of order: rank after the dimensions.
+  {
+    mil::Operation op = NamedOp("relu", "late_rank", "lr");
+    std::string out = Len(1, "lr") + Len(2, Len(1, PutVarint(8) + PutVarint(10) + Len(3, Len(1, PutVarint(8) + PutVarint(5))) +
+                                                  PutVarint(16) + PutVarint(1)));
+    op.clear_outputs();
+    ops.push_back(op.SerializeAsString() + Len(3, out));
+  }
+  std::string bytes = ProgramWithOps(ops);
+  ExpectSameAsOracle(bytes, "output type variations");
+  auto w = Wire(bytes);
+  ASSERT_TRUE(w.program.ok()) << w.program.status().ToString();
+  const auto& read = w.program->functions[0].body.ops;
+  EXPECT_EQ(read[0].outputs[0].type.ToString(), "fp16[1, 8, 4096, 4096]");
+  EXPECT_EQ(read[2].outputs[0].type.ToString(), "int32[0, ?, 3]");
+  EXPECT_EQ(read[3].outputs[0].type.ToString(), "fp16[?]");
+  EXPECT_FALSE(read[5].outputs[0].type.tensor.rank_known);
+}
+
 // ------------------------------------------------------ parallel decoding ----
 
 // Each of `n` ops differs (type cycles, names carry the index) so a run

@@ -151,7 +151,7 @@ class WireReader {
   // A tag is a varint of at most 5 bytes whose bits beyond 32 are dropped,
   // as protobuf's parser reads it.
   bool ReadTagSlow(uint32_t* tag);
-  bool CheckTag(uint32_t tag, const char* start, FieldKey* key) {
+  ANEPILOT_WIRE_INLINE bool CheckTag(uint32_t tag, const char* start, FieldKey* key) {
     uint32_t wt = tag & 7;
     key->number = tag >> 3;
     if (key->number == 0) return Fail(WireErrorKind::kMalformed, start, "a field has number 0");
