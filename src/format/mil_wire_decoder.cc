@@ -170,9 +170,10 @@ ANEPILOT_WIRE_INLINE bool ReadVarintField(WireReader& r, const FieldKey& k, uint
 }
 
 // ---------------------------------------------------------- fast paths ----
-// Every MIL writer (coremltools, Apple's compiler) encodes the two most
-// frequent messages of a program the same way: each op's "name" attribute
-// and each single-name argument. When the bytes are exactly that encoding,
+// Every MIL writer (coremltools, Apple's compiler) encodes the most frequent
+// messages of a program the same way: each op's "name" attribute, each
+// single-name argument, each tensor output (CanonicalTensorValue, below).
+// Together ~70% of a program's bytes. When the bytes are exactly that encoding,
 // every field present once, in order, with one-byte lengths, they are read
 // by matching, which gives the IR the general decoder would give (the bytes
 // are a complete, valid message); anything else takes the general path.
@@ -290,7 +291,10 @@ class Decoder {
  public:
   // threads == 0: decide per block (kParallelMinBytes); else use up to that many.
   Decoder(const std::string& file, std::vector<std::string>* warnings, unsigned threads)
-      : file_(file), warnings_(warnings), threads_(threads == 0 ? UsefulThreads() : threads), automatic_(threads == 0) {}
+      : file_(file),
+        warnings_(warnings),
+        threads_(threads == 0 ? UsefulThreads() : threads),
+        automatic_(threads == 0) {}
 
   bool Program(std::string_view bytes, size_t off, ir::Program* out);
 

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "base/mapped_file.h"
@@ -556,6 +557,31 @@ TEST(MilWireDecoder, OutputTypesReadTheSameInAndOutOfTheirCanonicalForm) {
   EXPECT_EQ(read[2].outputs[0].type.ToString(), "int32[0, ?, 3]");
   EXPECT_EQ(read[3].outputs[0].type.ToString(), "fp16[?]");
   EXPECT_FALSE(read[5].outputs[0].type.tensor.rank_known);
+}
+
+TEST(MilWireDecoder, ErrorsInAModelFileNameFileOffsets) {
+  // The top-level program is decoded from the file's bytes (not a copy), so
+  // the byte named is the byte in the file, here the stray wire-type-7 tag.
+  std::string good = NamedOp("relu", "r", "y").SerializeAsString();
+  std::string bad = good + std::string("\x0f", 1);
+  spec::Model model;
+  model.set_specificationversion(7);
+  model.mutable_description()->add_input()->set_name("x");
+  model.set_mlprogram(ProgramWithOps({good, bad}));
+  std::string file = model.SerializeAsString();
+  size_t at = file.find(bad);
+  ASSERT_NE(at, std::string::npos);
+  auto read = ParseModelSpec(file, "m.mlmodel");
+  ASSERT_FALSE(read.ok());
+  EXPECT_EQ(read.status().code(), StatusCode::kCorruptModel);
+  EXPECT_NE(read.status().message().find(fmt::format("at byte {}:", at + bad.size() - 1)), std::string::npos)
+      << read.status().message();
+  // The same program, whole, reads as the oracle reads it.
+  model.set_mlprogram(ProgramWithOps({good, good}));
+  auto whole = ParseModelSpec(model.SerializeAsString(), "m.mlmodel");
+  ASSERT_TRUE(whole.ok()) << whole.status().ToString();
+  EXPECT_EQ(FirstProgramDifference(whole->program, *Oracle(ProgramWithOps({good, good})).program), "");
+  EXPECT_EQ(whole->inputs.size(), 1u);
 }
 
 // ------------------------------------------------------ parallel decoding ----

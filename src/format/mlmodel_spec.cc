@@ -87,10 +87,57 @@ std::string ModelKindName(const spec::Model& m) {
   return field ? field->name() : std::string();
 }
 
+// Where the top-level model's ML Program is in the file, when it was taken
+// out before libprotobuf parsed the rest (WithoutProgram).
+struct ProgramSlice {
+  std::string_view bytes;
+  size_t offset = 0;  // in the file
+  bool found = false;
+};
+
+// Field 502 (Model.mlProgram) with wire type 2: the tag 4018 as a varint.
+constexpr char kProgramTag[] = {static_cast<char>(0xb2), 0x1f};
+
+// `bytes` with the value of every Model.mlProgram field emptied, and the last
+// one (the one libprotobuf keeps for a bytes field) in `program`. libprotobuf
+// then parses the model without copying the program, which is decoded from
+// the file's own bytes, so its error offsets are file offsets. nullopt (and
+// nothing found) when the model has no program or its top-level fields do
+// not scan: libprotobuf then parses the original bytes and reports.
+std::optional<std::string> WithoutProgram(std::string_view bytes, ProgramSlice* program) {
+  wire::WireReader r(bytes, 0);
+  wire::FieldKey k;
+  std::string rest;
+  size_t copied = 0;
+  ProgramSlice last;
+  while (true) {
+    const size_t field_start = r.offset();
+    if (!r.NextField(&k)) break;
+    if (k.number != 502 || k.type != wire::WireType::kLen) {
+      if (!r.Skip(k)) break;
+      continue;
+    }
+    std::string_view value;
+    size_t value_offset = 0;
+    if (!r.ReadLen(&value, &value_offset)) break;
+    if (rest.empty()) rest.reserve(bytes.size() - value.size());
+    rest.append(bytes.substr(copied, field_start - copied));
+    rest.append(kProgramTag, sizeof kProgramTag);
+    rest.push_back('\0');  // length 0
+    copied = value_offset + value.size();
+    last = ProgramSlice{value, value_offset, true};
+  }
+  if (r.failed() || !last.found) return std::nullopt;
+  rest.append(bytes.substr(copied));
+  *program = last;
+  return rest;
+}
+
 // `top_level` is false for pipeline stages, which are converted recursively
 // (protobuf's parser bounds the nesting depth at 100 messages).
+// `program`: the top-level program taken out of the parsed bytes, or nullptr.
 Status ModelToIr(spec::Model* m, const std::string& file, bool top_level, unsigned decode_threads,
-                 ir::Model* out);
+                 const ProgramSlice* program, ir::Model* out);
 
 void PipelineToIr(spec::Pipeline* p, const std::string& file, unsigned decode_threads, ir::Model* out) {
   out->stages.reserve(p->models_size());
@@ -98,7 +145,7 @@ void PipelineToIr(spec::Pipeline* p, const std::string& file, unsigned decode_th
     ir::Model stage;
     stage.model_file = out->model_file;
     // Stages never fail: an unknown stage type becomes a warning.
-    (void)ModelToIr(p->mutable_models(i), file, /*top_level=*/false, decode_threads, &stage);
+    (void)ModelToIr(p->mutable_models(i), file, /*top_level=*/false, decode_threads, nullptr, &stage);
     if (stage.kind.empty()) {
       std::string name = i < p->names_size() ? p->names(i) : std::to_string(i);
       out->warnings.push_back(fmt::format(
@@ -113,14 +160,19 @@ void PipelineToIr(spec::Pipeline* p, const std::string& file, unsigned decode_th
 }
 
 Status ModelToIr(spec::Model* m, const std::string& file, bool top_level, unsigned decode_threads,
-                 ir::Model* out) {
+                 const ProgramSlice* program, ir::Model* out) {
   out->spec_version = m->specificationversion();
   out->is_updatable = m->isupdatable();
   out->kind = ModelKindName(*m);
   DescriptionToIr(m->mutable_description(), out);
   switch (m->Type_case()) {
     case spec::Model::kMlProgram: {
-      // Offsets in errors count from the start of the program's bytes.
+      if (program != nullptr && program->found) {
+        ANEPILOT_ASSIGN_OR_RETURN(out->program, DecodeMilProgram(program->bytes, program->offset, file,
+                                                                 &out->warnings, decode_threads));
+        break;
+      }
+      // A pipeline stage's program: offsets in errors count from its start.
       ANEPILOT_ASSIGN_OR_RETURN(out->program,
                                 DecodeMilProgram(m->mlprogram(), 0, file, &out->warnings, decode_threads));
       std::string().swap(*m->mutable_mlprogram());  // the serialized program is no longer needed
@@ -191,13 +243,27 @@ Result<ir::Model> ParseModelSpec(std::string_view bytes, const std::string& file
     return Unsupported(fmt::format("{}: {} bytes is beyond protobuf's 2 GB message limit", file,
                                    bytes.size()));
   }
-  // Heap-allocated (no arena) on purpose: the serialized ML Program (kept
-  // as bytes by the schema) is freed as soon as it is decoded.
+  // Heap-allocated (no arena) on purpose: the serialized ML Programs of
+  // pipeline stages (kept as bytes by the schema) are freed once decoded.
   auto message = std::make_unique<spec::Model>();
-
-  google::protobuf::io::CodedInputStream input(reinterpret_cast<const uint8_t*>(bytes.data()),
-                                               static_cast<int>(bytes.size()));
-  bool parsed = message->MergePartialFromCodedStream(&input) && input.ConsumedEntireMessage();
+  auto parse = [&message](std::string_view b, int* position) {
+    google::protobuf::io::CodedInputStream input(reinterpret_cast<const uint8_t*>(b.data()),
+                                                 static_cast<int>(b.size()));
+    bool ok = message->MergePartialFromCodedStream(&input) && input.ConsumedEntireMessage();
+    *position = input.CurrentPosition();
+    return ok;
+  };
+  ProgramSlice program;
+  std::optional<std::string> rest = WithoutProgram(bytes, &program);
+  int position = 0;
+  bool parsed = parse(rest ? std::string_view(*rest) : bytes, &position);
+  if (!parsed && rest) {
+    // Emptying a valid field cannot break a parse: the rest is at fault, and
+    // the original bytes give the positions to report.
+    message = std::make_unique<spec::Model>();
+    parsed = parse(bytes, &position);
+    program = ProgramSlice{};
+  }
   if (!parsed) {
     if (auto cut = TruncationOffset(bytes)) {
       return TruncatedModel(fmt::format(
@@ -208,7 +274,7 @@ Result<ir::Model> ParseModelSpec(std::string_view bytes, const std::string& file
     return CorruptModel(fmt::format(
         "{}: not a Core ML model protobuf (parse failed after {} of {} bytes); the file is "
         "damaged or not a .mlmodel",
-        file, input.CurrentPosition(), bytes.size()));
+        file, position, bytes.size()));
   }
   if (message->Type_case() == spec::Model::TYPE_NOT_SET && message->specificationversion() == 0 &&
       !message->has_description()) {
@@ -219,7 +285,7 @@ Result<ir::Model> ParseModelSpec(std::string_view bytes, const std::string& file
   }
   ir::Model model;
   model.model_file = file;
-  ANEPILOT_RETURN_IF_ERROR(ModelToIr(message.get(), file, /*top_level=*/true, decode_threads, &model));
+  ANEPILOT_RETURN_IF_ERROR(ModelToIr(message.get(), file, /*top_level=*/true, decode_threads, &program, &model));
   return model;
 }
 
