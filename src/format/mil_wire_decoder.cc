@@ -235,23 +235,13 @@ ANEPILOT_WIRE_INLINE bool FastVarint(const uint8_t** p, const uint8_t* end, uint
   return false;
 }
 
-// A NamedValueType {name = 1: N, type = 2: {tensorType = 1: {dataType = 1,
-// rank = 2, dimensions = 3...}}}, each dimension {constant = 1: {size = 1}}
-// or {unknown = 2: {variadic = 1}}, fields in that order, absent scalars
-// allowed (proto3 omits zeros), at most kMaxFastDims dimensions. Writes `out`
-// (a fresh Value) only when the whole message matched.
+// The bytes of a TensorType {dataType = 1, rank = 2, dimensions = 3...}, each
+// dimension {constant = 1: {size = 1}} or {unknown = 2: {variadic = 1}},
+// fields in that order, absent scalars allowed (proto3 omits zeros), at most
+// kMaxFastDims dimensions. Writes `out` (a fresh TensorType) only when the
+// whole message matched.
 constexpr size_t kMaxFastDims = 16;
-bool CanonicalTensorValue(std::string_view b, ir::Value* out) {
-  const auto* p = reinterpret_cast<const uint8_t*>(b.data());
-  const uint8_t* end = p + b.size();
-  if (end - p < 2 || p[0] != 0x0a || p[1] >= 0x80) return false;
-  const size_t n = p[1];
-  if (static_cast<size_t>(end - p) < 2 + n + 4) return false;
-  std::string_view name(b.data() + 2, n);
-  p += 2 + n;
-  if (p[0] != 0x12 || p[1] >= 0x80 || p[1] != end - p - 2) return false;
-  if (p[2] != 0x0a || p[3] >= 0x80 || p[3] != end - p - 4) return false;
-  p += 4;
+bool CanonicalTensorType(const uint8_t* p, const uint8_t* end, ir::TensorType* out) {
   uint64_t dtype = 0, rank = 0;
   if (p < end && *p == 0x08 && !FastVarint(&(++p), end, &dtype)) return false;
   if (p < end && *p == 0x10 && !FastVarint(&(++p), end, &rank)) return false;
@@ -273,12 +263,31 @@ bool CanonicalTensorValue(std::string_view b, ir::Value* out) {
                         ? static_cast<int64_t>(value)
                         : -1;
   }
-  out->name.assign(name);
-  ir::TensorType& t = out->type.tensor;
-  t.dtype = MilDataTypeToIr(static_cast<int32_t>(dtype));
-  t.shape.reserve(count);
-  for (size_t i = 0; i < count; ++i) t.shape.push_back(dims[i] >= 0 ? ir::Dim::Known(dims[i]) : ir::Dim{});
-  if (static_cast<int64_t>(rank) < 0 && count == 0) t.rank_known = false;
+  out->dtype = MilDataTypeToIr(static_cast<int32_t>(dtype));
+  out->shape.reserve(count);
+  for (size_t i = 0; i < count; ++i) out->shape.push_back(dims[i] >= 0 ? ir::Dim::Known(dims[i]) : ir::Dim{});
+  if (static_cast<int64_t>(rank) < 0 && count == 0) out->rank_known = false;
+  return true;
+}
+
+// The bytes of a ValueType {tensorType = 1: T} with T canonical (above).
+ANEPILOT_WIRE_INLINE bool CanonicalTensorValueType(const uint8_t* p, const uint8_t* end, ir::TensorType* out) {
+  if (end - p < 2 || p[0] != 0x0a || p[1] >= 0x80 || p[1] != end - p - 2) return false;
+  return CanonicalTensorType(p + 2, end, out);
+}
+
+// A NamedValueType {name = 1: N, type = 2: {tensorType = 1: T}} with T
+// canonical. Writes `out` (a fresh Value) only when the whole message matched.
+bool CanonicalTensorValue(std::string_view b, ir::Value* out) {
+  const auto* p = reinterpret_cast<const uint8_t*>(b.data());
+  const uint8_t* end = p + b.size();
+  if (end - p < 2 || p[0] != 0x0a || p[1] >= 0x80) return false;
+  const size_t n = p[1];
+  if (static_cast<size_t>(end - p) < 2 + n + 2) return false;
+  p += 2 + n;
+  if (p[0] != 0x12 || p[1] >= 0x80 || p[1] != end - p - 2) return false;
+  if (!CanonicalTensorValueType(p + 2, end, &out->type.tensor)) return false;
+  out->name.assign(b.substr(2, n));
   return true;
 }
 
@@ -349,6 +358,14 @@ class Decoder {
     size_t offset;
   };
   bool OperationsInParallel(const std::vector<OpBytes>& ops, ir::Block* out);
+  // An attributes entry {key = 1: K, value = 2: V}, K not "name", V a Value
+  // {type = 2: {tensorType = 1: canonical}, then immediateValue = 3:
+  // {tensor = 1: {one member: R}} or blobFileValue = 5: {fileName = 1,
+  // offset = 2}}, fields once and in order: a const op's "val" as MIL writers
+  // encode it. R (the Repeated* message) is decoded by RepeatedValues, as on
+  // the general path. kNotCanonical leaves `op` untouched.
+  enum class Match { kNotCanonical, kRead, kFailed };
+  Match CanonicalAttribute(std::string_view bytes, size_t off, ir::Op* op);
   bool ArgumentEntry(std::string_view bytes, size_t off, int depth, ir::Argument* out);
   bool Argument(std::string_view bytes, size_t off, int depth, ir::Argument* out);
   bool Binding(std::string_view bytes, size_t off, int depth, ir::Binding* out);
@@ -748,6 +765,10 @@ bool Decoder::Operation(std::string_view bytes, size_t off, int block_depth, ir:
           out->name.assign(text);
           break;
         }
+        if (Match m = CanonicalAttribute(v, voff, out); m != Match::kNotCanonical) {
+          if (m == Match::kFailed) return false;
+          break;
+        }
         std::string_view key;
         SubMessage value;
         if (!ScanEntry(v, voff, depth - 1, &key, &value)) return false;
@@ -772,6 +793,71 @@ bool Decoder::Operation(std::string_view bytes, size_t off, int block_depth, ir:
   // An op without a "name" attribute is identified by its first output.
   if (out->name.empty() && !out->outputs.empty()) out->name = out->outputs.front().name;
   return true;
+}
+
+Decoder::Match Decoder::CanonicalAttribute(std::string_view bytes, size_t off, ir::Op* op) {
+  // The depth RepeatedValues gets on the general path: Operation (100),
+  // entry, Value, ImmediateValue, TensorValue, Repeated*.
+  constexpr int kLeafDepth = kMessageDepthLimit - 5;
+  auto len_field = [](WireReader& r, uint32_t number, std::string_view* v, size_t* voff) {
+    FieldKey k;
+    return r.NextField(&k) && k.number == number && k.type == WireType::kLen && r.ReadLen(v, voff);
+  };
+  std::string_view key, value, type, member;
+  size_t key_off = 0, value_off = 0, type_off = 0, member_off = 0;
+  WireReader entry(bytes, off);
+  if (!len_field(entry, field::kEntryKey, &key, &key_off) ||
+      !len_field(entry, field::kEntryValue, &value, &value_off) || !entry.at_end() || key == "name") {
+    return Match::kNotCanonical;
+  }
+  WireReader v(value, value_off);
+  if (!len_field(v, field::kValueType, &type, &type_off)) return Match::kNotCanonical;
+  FieldKey k;
+  if (!v.NextField(&k) || (k.number != field::kValueImmediate && k.number != field::kValueBlob) ||
+      k.type != WireType::kLen || !v.ReadLen(&member, &member_off) || !v.at_end()) {
+    return Match::kNotCanonical;
+  }
+  const uint32_t which = k.number;
+  ir::Constant c;
+  const auto* t = reinterpret_cast<const uint8_t*>(type.data());
+  if (!CanonicalTensorValueType(t, t + type.size(), &c.type.tensor)) return Match::kNotCanonical;
+  if (which == field::kValueBlob) {
+    // BlobFileValue {bytes fileName = 1; uint64 offset = 2;}, either omitted when empty / zero.
+    WireReader b(member, member_off);
+    std::string_view name;
+    uint64_t blob_offset = 0;
+    bool seen_name = false, seen_offset = false;
+    while (b.NextField(&k)) {
+      if (k.number == 1 && k.type == WireType::kLen && !seen_name && !seen_offset) {
+        if (!b.ReadLen(&name)) return Match::kNotCanonical;
+        seen_name = true;
+      } else if (k.number == 2 && k.type == WireType::kVarint && !seen_offset) {
+        if (!b.ReadVarint(&blob_offset)) return Match::kNotCanonical;
+        seen_offset = true;
+      } else {
+        return Match::kNotCanonical;
+      }
+    }
+    if (b.failed()) return Match::kNotCanonical;
+    if (auto size = SafeByteSize(c.type.tensor)) c.byte_size = *size;
+    c.blob = ir::BlobRef{InlineString(name), blob_offset};
+    c.values_elided = true;
+  } else {
+    // ImmediateValue {tensor = 1: TensorValue {exactly one member = F: R}}.
+    std::string_view tensor, leaf;
+    size_t tensor_off = 0, leaf_off = 0;
+    WireReader imm(member, member_off);
+    if (!len_field(imm, field::kImmTensor, &tensor, &tensor_off) || !imm.at_end()) return Match::kNotCanonical;
+    WireReader tv(tensor, tensor_off);
+    if (!tv.NextField(&k) || k.number < field::kTvFloats || k.number > field::kTvBytes || k.type != WireType::kLen ||
+        !tv.ReadLen(&leaf, &leaf_off) || !tv.at_end()) {
+      return Match::kNotCanonical;
+    }
+    if (auto size = SafeByteSize(c.type.tensor)) c.byte_size = *size;
+    if (!RepeatedValues(leaf, leaf_off, kLeafDepth, k.number, &c)) return Match::kFailed;
+  }
+  op->attributes.insert_or_assign(InlineString(key), std::move(c));
+  return Match::kRead;
 }
 
 bool Decoder::ArgumentEntry(std::string_view bytes, size_t off, int depth, ir::Argument* out) {

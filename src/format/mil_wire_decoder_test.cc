@@ -584,6 +584,70 @@ TEST(MilWireDecoder, ErrorsInAModelFileNameFileOffsets) {
   EXPECT_EQ(whole->inputs.size(), 1u);
 }
 
+// A const op's "val" in the canonical form is read by matching down to its
+// Repeated* message; every variation below must read as the oracle reads it.
+TEST(MilWireDecoder, ConstantValuesReadTheSameInAndOutOfTheirCanonicalForm) {
+  std::vector<std::string> ops;
+  auto add = [&](const std::function<void(mil::Value*)>& fill, const std::string& key = "val") {
+    mil::Operation op = NamedOp("const", "c" + std::to_string(ops.size()), "c" + std::to_string(ops.size()));
+    auto* val = op.add_attributes();
+    val->set_key(key);
+    fill(val->mutable_value());
+    ops.push_back(op.SerializeAsString());
+  };
+  auto blob = [](mil::Value* v, const std::string& file, uint64_t offset) {
+    SetTensorType(v->mutable_type(), mil::FLOAT16, {64, 3});
+    v->mutable_blobfilevalue()->set_filename(file);
+    v->mutable_blobfilevalue()->set_offset(offset);
+  };
+  add([&](mil::Value* v) { blob(v, "@model_path/weights/weight.bin", 64); });
+  add([&](mil::Value* v) { blob(v, "@model_path/weights/weight.bin", 0); });        // offset omitted
+  add([&](mil::Value* v) { blob(v, "", 128); });                                     // file name omitted
+  add([&](mil::Value* v) { blob(v, std::string(300, 'f'), 1u << 40); });             // long name, big offset
+  add([&](mil::Value* v) { blob(v, "w.bin", 64); v->set_docstring("doc first"); });  // not canonical
+  add([](mil::Value* v) {
+    SetTensorType(v->mutable_type(), mil::INT32, {40});  // 160 bytes of ints: two-byte lengths
+    for (int i = 0; i < 40; ++i) v->mutable_immediatevalue()->mutable_tensor()->mutable_ints()->add_values(1 << 20);
+  });
+  add([](mil::Value* v) {
+    SetTensorType(v->mutable_type(), mil::FLOAT32, {});
+    v->mutable_immediatevalue()->mutable_tensor();  // a tensor with no member
+  });
+  add([](mil::Value* v) {
+    SetTensorType(v->mutable_type(), mil::STRING, {2});
+    v->mutable_immediatevalue()->mutable_tensor()->mutable_strings()->add_values("a");
+    v->mutable_immediatevalue()->mutable_tensor()->mutable_strings()->add_values(std::string(200, 's'));
+  });
+  add([](mil::Value* v) {
+    SetTensorType(v->mutable_type(), mil::FLOAT16, {2});
+    v->mutable_type()->mutable_tensortype()->add_attributes()->set_key("k");  // not canonical
+    v->mutable_immediatevalue()->mutable_tensor()->mutable_bytes()->set_values(std::string(4, '\x3c'));
+  });
+  add([](mil::Value* v) { SetTensorType(v->mutable_type(), mil::INT8, {3}); });  // a type, no value
+  add([](mil::Value* v) {
+    SetTensorType(v->mutable_type(), mil::INT32, {});
+    v->mutable_immediatevalue()->mutable_tensor()->mutable_ints()->add_values(7);
+  }, "name");  // a "name" that is no string: the general path decides
+  {
+    // Key and value swapped in the entry.
+    mil::Operation op = NamedOp("const", "swapped", "swapped");
+    mil::Value v;
+    SetTensorType(v.mutable_type(), mil::INT32, {});
+    v.mutable_immediatevalue()->mutable_tensor()->mutable_ints()->add_values(5);
+    ops.push_back(op.SerializeAsString() + Len(5, Len(2, v.SerializeAsString()) + Len(1, "val")));
+  }
+  std::string bytes = ProgramWithOps(ops);
+  ExpectSameAsOracle(bytes, "constant value variations");
+  auto w = Wire(bytes);
+  ASSERT_TRUE(w.program.ok()) << w.program.status().ToString();
+  const auto& read = w.program->functions[0].body.ops;
+  EXPECT_EQ(read[0].attribute("val")->blob->offset, 64u);
+  EXPECT_EQ(read[1].attribute("val")->blob->offset, 0u);
+  EXPECT_EQ(read[3].attribute("val")->blob->file.size(), 300u);
+  EXPECT_EQ(read[5].attribute("val")->numbers.size(), 40u);
+  EXPECT_EQ(read[11].attribute("val")->numbers, std::vector<double>{5});
+}
+
 // ------------------------------------------------------ parallel decoding ----
 
 // Each of `n` ops differs (type cycles, names carry the index) so a run
