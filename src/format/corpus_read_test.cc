@@ -116,7 +116,9 @@ TEST(CorpusRead, EveryCorpusModelReads) {
       }
     }
     const std::string& spec = row.at("spec_version_if_known");
-    if (!spec.empty()) EXPECT_EQ(model->spec_version, std::stoi(spec));
+    if (!spec.empty()) {
+      EXPECT_EQ(model->spec_version, std::stoi(spec));
+    }
   }
   EXPECT_EQ(read + refused, folders);
   EXPECT_EQ(refused, 0u) << "every corpus model is expected to read";

@@ -72,10 +72,11 @@ Result<ir::Program> DecodeMilProgram(std::string_view bytes, size_t base_offset,
 
 // Blocks with fewer operations are always decoded on the caller's thread.
 inline constexpr size_t kParallelMinOps = 512;
-// Automatic mode's threshold. Handing work to the pool's threads costs a
-// fixed 50-100 us on a 2-core VM, and decoding runs at ~300 MB/s: on
-// faceapp-problem1 (0.37 MB) two threads gained nothing there, on a 27 MB
-// program they gained 15% (bench/inspect_bench.sh).
-inline constexpr size_t kParallelMinBytes = size_t{1} << 20;
+// Automatic mode's threshold. Handing runs to the pool's threads costs a
+// fixed ~50-100 us on the 2-core CI VM, against ~1.5 ms per MB of decoding:
+// two threads took faceapp-problem1 (0.37 MB) from 0.87 to 0.78 ms in-process
+// and a 27 MB program from 130 to 113 ms, for ~20% more CPU time
+// (anepilot_inspect_bench MODEL N THREADS); below a quarter MB the gain fades.
+inline constexpr size_t kParallelMinBytes = size_t{256} << 10;
 
 }  // namespace anepilot::format

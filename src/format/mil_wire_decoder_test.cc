@@ -603,7 +603,7 @@ TEST(MilWireDecoder, ConstantValuesReadTheSameInAndOutOfTheirCanonicalForm) {
   add([&](mil::Value* v) { blob(v, "@model_path/weights/weight.bin", 64); });
   add([&](mil::Value* v) { blob(v, "@model_path/weights/weight.bin", 0); });        // offset omitted
   add([&](mil::Value* v) { blob(v, "", 128); });                                     // file name omitted
-  add([&](mil::Value* v) { blob(v, std::string(300, 'f'), 1u << 40); });             // long name, big offset
+  add([&](mil::Value* v) { blob(v, std::string(300, 'f'), uint64_t{1} << 40); });             // long name, big offset
   add([&](mil::Value* v) { blob(v, "w.bin", 64); v->set_docstring("doc first"); });  // not canonical
   add([](mil::Value* v) {
     SetTensorType(v->mutable_type(), mil::INT32, {40});  // 160 bytes of ints: two-byte lengths

@@ -134,7 +134,9 @@ TEST(AneRulesTest, DefaultRulesLoadAndEachCarriesEvidenceAndConfidence) {
     EXPECT_LE(rule.confidence, 1.0) << rule.id;
     EXPECT_FALSE(rule.advice.empty()) << rule.id;
     EXPECT_FALSE(rule.description.empty()) << rule.id;
-    if (!rule.model_scope) EXPECT_FALSE(rule.op_types.empty()) << rule.id;
+    if (!rule.model_scope) {
+      EXPECT_FALSE(rule.op_types.empty()) << rule.id;
+    }
   }
   for (const char* required :
        {"ANE-DIM-HW-LIMIT", "ANE-DIM-C-LIMIT", "ANE-RANK-LIMIT", "ANE-MODEL-SIZE-IOS", "ANE-RANGE-FLEX-INPUT",
