@@ -162,7 +162,7 @@ inline InlineString& InlineString::assign(const char* s, size_t n) {
     return *this;
   }
   if (n <= kInlineCapacity) {
-    std::memmove(raw_, s, n);
+    if (n != 0) std::memmove(raw_, s, n);  // an empty view may carry a null pointer
     SetInlineSize(n);
     return *this;
   }

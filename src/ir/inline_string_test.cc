@@ -31,6 +31,17 @@ TEST(InlineString, HoldsAnyLengthNulTerminated) {
   }
 }
 
+TEST(InlineString, AnEmptyViewWithoutDataAssignsEmpty) {
+  InlineString s("abc");
+  s.assign(std::string_view());  // data() is nullptr
+  EXPECT_TRUE(s.empty());
+  InlineString t(std::string_view{});
+  EXPECT_EQ(t, "");
+  InlineString h(Text(40));
+  h = std::string_view();
+  EXPECT_TRUE(h.empty());
+}
+
 TEST(InlineString, CopiesMovesAndAssignsBetweenInlineAndHeap) {
   for (size_t a : kLengths) {
     for (size_t b : kLengths) {
