@@ -34,9 +34,18 @@ function(anepilot_module)
     add_executable(${_lib}_tests ${_tests})
     target_link_libraries(${_lib}_tests PRIVATE ${_lib} ${M_DEPS} ${M_PUBLIC_DEPS} ${M_TEST_DEPS}
                           GTest::gtest GTest::gtest_main GTest::gmock Threads::Threads)
+    # Tests that run Python tooling (coremltools) use the configured
+    # interpreter (scripts/setup.sh: the checkout's .venv), not whatever
+    # `python3` is first on PATH.
+    if(Python3_EXECUTABLE)
+      set(_python "${Python3_EXECUTABLE}")
+    else()
+      set(_python "python3")
+    endif()
     target_compile_definitions(${_lib}_tests PRIVATE
       ANEPILOT_SOURCE_DIR="${PROJECT_SOURCE_DIR}"
-      ANEPILOT_BINARY_DIR="${PROJECT_BINARY_DIR}")
+      ANEPILOT_BINARY_DIR="${PROJECT_BINARY_DIR}"
+      ANEPILOT_PYTHON="${_python}")
     gtest_discover_tests(${_lib}_tests DISCOVERY_TIMEOUT 60
                          PROPERTIES LABELS ${M_NAME})
   endif()

@@ -24,7 +24,7 @@ class GeneratedPackages : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = new std::string(anepilot::testing::ScratchDir("ct-packages"));
-    std::string cmd = "python3 " ANEPILOT_SOURCE_DIR "/tests/fixtures/make_weight_packages.py " +
+    std::string cmd = ANEPILOT_PYTHON " " ANEPILOT_SOURCE_DIR "/tests/fixtures/make_weight_packages.py " +
                       *dir_ + " > " + *dir_ + "/log.txt 2>&1";
     generated_ = std::system(cmd.c_str()) == 0;
   }

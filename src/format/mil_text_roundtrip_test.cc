@@ -89,7 +89,7 @@ TEST(MilTextRoundTrip, CorpusProgramsReadTheSameFromTextAndProtobuf) {
     SCOPED_TRACE(rel);
     std::string package = anepilot::testing::CorpusDir() + "/" + rel;
     std::string mil = scratch + "/model.mil";
-    std::string cmd = "python3 " ANEPILOT_SOURCE_DIR "/tests/fixtures/mil_text_from_package.py " + package +
+    std::string cmd = ANEPILOT_PYTHON " " ANEPILOT_SOURCE_DIR "/tests/fixtures/mil_text_from_package.py " + package +
                       " " + mil + " > " + scratch + "/log.txt 2>&1";
     if (std::system(cmd.c_str()) != 0) {
       if (anepilot::testing::InCi()) FAIL() << "mil_text_from_package.py failed, see " << scratch;
