@@ -100,8 +100,10 @@ class Pool {
 }  // namespace
 
 unsigned UsefulThreads() {
-  unsigned n = std::thread::hardware_concurrency();
-  return std::clamp(n, 1u, kMaxPoolThreads + 1);
+  // Asked once: hardware_concurrency() reads /sys on Linux, and every model
+  // read asks.
+  static const unsigned n = std::clamp(std::thread::hardware_concurrency(), 1u, kMaxPoolThreads + 1);
+  return n;
 }
 
 void ParallelFor(size_t count, const std::function<void(size_t)>& fn) {

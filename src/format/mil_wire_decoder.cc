@@ -799,19 +799,19 @@ Decoder::Match Decoder::CanonicalAttribute(std::string_view bytes, size_t off, i
   // The depth RepeatedValues gets on the general path: Operation (100),
   // entry, Value, ImmediateValue, TensorValue, Repeated*.
   constexpr int kLeafDepth = kMessageDepthLimit - 5;
-  auto len_field = [](WireReader& r, uint32_t number, std::string_view* v, size_t* voff) {
+  auto len_field = [](WireReader& r, uint32_t number, std::string_view* v, size_t* voff = nullptr) {
     FieldKey k;
     return r.NextField(&k) && k.number == number && k.type == WireType::kLen && r.ReadLen(v, voff);
   };
   std::string_view key, value, type, member;
-  size_t key_off = 0, value_off = 0, type_off = 0, member_off = 0;
+  size_t value_off = 0, member_off = 0;
   WireReader entry(bytes, off);
-  if (!len_field(entry, field::kEntryKey, &key, &key_off) ||
+  if (!len_field(entry, field::kEntryKey, &key) ||
       !len_field(entry, field::kEntryValue, &value, &value_off) || !entry.at_end() || key == "name") {
     return Match::kNotCanonical;
   }
   WireReader v(value, value_off);
-  if (!len_field(v, field::kValueType, &type, &type_off)) return Match::kNotCanonical;
+  if (!len_field(v, field::kValueType, &type)) return Match::kNotCanonical;
   FieldKey k;
   if (!v.NextField(&k) || (k.number != field::kValueImmediate && k.number != field::kValueBlob) ||
       k.type != WireType::kLen || !v.ReadLen(&member, &member_off) || !v.at_end()) {
@@ -821,6 +821,7 @@ Decoder::Match Decoder::CanonicalAttribute(std::string_view bytes, size_t off, i
   ir::Constant c;
   const auto* t = reinterpret_cast<const uint8_t*>(type.data());
   if (!CanonicalTensorValueType(t, t + type.size(), &c.type.tensor)) return Match::kNotCanonical;
+  if (auto size = SafeByteSize(c.type.tensor)) c.byte_size = *size;
   if (which == field::kValueBlob) {
     // BlobFileValue {bytes fileName = 1; uint64 offset = 2;}, either omitted when empty / zero.
     WireReader b(member, member_off);
@@ -839,7 +840,6 @@ Decoder::Match Decoder::CanonicalAttribute(std::string_view bytes, size_t off, i
       }
     }
     if (b.failed()) return Match::kNotCanonical;
-    if (auto size = SafeByteSize(c.type.tensor)) c.byte_size = *size;
     c.blob = ir::BlobRef{InlineString(name), blob_offset};
     c.values_elided = true;
   } else {
@@ -853,7 +853,6 @@ Decoder::Match Decoder::CanonicalAttribute(std::string_view bytes, size_t off, i
         !tv.ReadLen(&leaf, &leaf_off) || !tv.at_end()) {
       return Match::kNotCanonical;
     }
-    if (auto size = SafeByteSize(c.type.tensor)) c.byte_size = *size;
     if (!RepeatedValues(leaf, leaf_off, kLeafDepth, k.number, &c)) return Match::kFailed;
   }
   op->attributes.insert_or_assign(InlineString(key), std::move(c));

@@ -95,7 +95,8 @@ struct ProgramSlice {
   bool found = false;
 };
 
-// Field 502 (Model.mlProgram) with wire type 2: the tag 4018 as a varint.
+// Model.mlProgram's tag with wire type 2 ((502 << 3) | 2 = 4018), as a varint.
+static_assert(spec::Model::kMlProgramFieldNumber == 502);
 constexpr char kProgramTag[] = {static_cast<char>(0xb2), 0x1f};
 
 // `bytes` with the value of every Model.mlProgram field emptied, and the last
@@ -113,7 +114,7 @@ std::optional<std::string> WithoutProgram(std::string_view bytes, ProgramSlice* 
   while (true) {
     const size_t field_start = r.offset();
     if (!r.NextField(&k)) break;
-    if (k.number != 502 || k.type != wire::WireType::kLen) {
+    if (k.number != spec::Model::kMlProgramFieldNumber || k.type != wire::WireType::kLen) {
       if (!r.Skip(k)) break;
       continue;
     }
