@@ -10,6 +10,9 @@
 // walk one structure. Pipelines keep their stages as sub-models.
 //
 // Plain value types: a Model owns everything; no pointers into other models.
+// Lists are ArenaVectors: a reader allocates a program's lists in one arena
+// that the Program keeps (Program::storage). Copies are always independent;
+// do not move parts out of a Program that dies before them (copy them).
 // Not thread-safe for mutation; concurrent readers are fine.
 #pragma once
 
@@ -22,6 +25,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "anepilot/arena_vector.h"
+#include "anepilot/boxed.h"
 #include "anepilot/inline_string.h"
 
 namespace anepilot::ir {
@@ -59,7 +64,7 @@ struct Dim {
 // (shape then empty). A rank-0 tensor with rank_known is a scalar.
 struct TensorType {
   DType dtype = DType::kUnknown;
-  std::vector<Dim> shape;
+  ArenaVector<Dim> shape;
   bool rank_known = true;
 
   bool fully_known() const;                 // rank and every dim known
@@ -75,7 +80,7 @@ struct ValueType {
   enum class Kind : uint8_t { kTensor, kList, kDictionary, kTuple, kState, kUnknown };
   Kind kind = Kind::kTensor;
   TensorType tensor;              // kTensor; for kList/kState the element / wrapped tensor
-  std::vector<ValueType> members; // kTuple members, kDictionary {key, value}
+  ArenaVector<ValueType> members; // kTuple members, kDictionary {key, value}
   std::string ToString() const;
   bool operator==(const ValueType&) const = default;
 };
@@ -94,8 +99,8 @@ struct BlobRef {
 // not numbers.
 struct Constant {
   ValueType type;
-  std::vector<double> numbers;        // decoded numeric values (small tensors / scalars)
-  std::vector<InlineString> strings;  // decoded string values
+  ArenaVector<double> numbers;        // decoded numeric values (small tensors / scalars)
+  ArenaVector<InlineString> strings;  // decoded string values
   std::optional<BlobRef> blob;        // set when the bytes live in a weight file
   uint64_t byte_size = 0;             // size of the data (inline or in the blob)
   bool values_elided = false;         // true when numbers were not decoded (large)
@@ -115,13 +120,13 @@ struct Value {
 // as concat's `values`); each binding names a value or holds a constant.
 struct Binding {
   InlineString name;                // referenced value name, empty for constants
-  std::optional<Constant> constant; // immediate value
+  Boxed<Constant> constant;         // immediate value (rare in ML Programs, hence boxed)
   bool is_constant() const { return constant.has_value(); }
 };
 
 struct Argument {
   InlineString param;               // parameter name, e.g. "x", "weight", "values"
-  std::vector<Binding> bindings;
+  ArenaVector<Binding> bindings;
 };
 
 struct Block;
@@ -129,10 +134,10 @@ struct Block;
 struct Op {
   InlineString type;                          // "conv", "const", "convolution" (NN layer kind)
   InlineString name;                          // the op's name attribute (MIL) / layer name (NN)
-  std::vector<Argument> inputs;               // in declaration order
+  ArenaVector<Argument> inputs;               // in declaration order
   std::map<InlineString, Constant, std::less<>> attributes;  // op attributes ("name" excluded), NN layer params
-  std::vector<Value> outputs;
-  std::vector<Block> blocks;                  // nested blocks (cond, while_loop, ...)
+  ArenaVector<Value> outputs;
+  ArenaVector<Block> blocks;                  // nested blocks (cond, while_loop, ...)
 
   // Convenience: the first binding of input `param`, or nullptr.
   const Binding* input(std::string_view param) const;
@@ -141,15 +146,15 @@ struct Op {
 };
 
 struct Block {
-  std::vector<Value> inputs;          // block arguments (loop variables)
-  std::vector<Op> ops;
-  std::vector<InlineString> outputs;  // names of returned values
+  ArenaVector<Value> inputs;          // block arguments (loop variables)
+  ArenaVector<Op> ops;
+  ArenaVector<InlineString> outputs;  // names of returned values
 };
 
 struct Function {
   std::string name;                   // "main"
   std::string opset;                  // "CoreML7" (.mlpackage) or "ios17" (model.mil); empty for NN
-  std::vector<Value> inputs;
+  ArenaVector<Value> inputs;
   Block body;
 
   // Number of ops, counting nested blocks recursively.
@@ -157,6 +162,10 @@ struct Function {
 };
 
 struct Program {
+  // Storage of the lists a reader built this program in (see arena_vector.h).
+  // Declared first so it outlives them. Shared, so that copies of a Program
+  // (whose lists are on the heap) and moves stay valid.
+  std::shared_ptr<Arena> storage;
   int64_t version = 0;                // MIL program version (1); 0 for NeuralNetwork
   std::string text_version;           // "1.0", "1.3" from model.mil
   std::vector<Function> functions;

@@ -43,7 +43,7 @@ inline std::string ConstantDifference(const ir::Constant& a, const ir::Constant&
   return {};
 }
 
-inline std::string ValuesDifference(const std::vector<ir::Value>& a, const std::vector<ir::Value>& b,
+inline std::string ValuesDifference(const ArenaVector<ir::Value>& a, const ArenaVector<ir::Value>& b,
                                     const std::string& what) {
   if (a.size() != b.size()) return fmt::format("{} counts differ: {} vs {}", what, a.size(), b.size());
   for (size_t i = 0; i < a.size(); ++i) {

@@ -77,7 +77,7 @@ double BFloat16ToDouble(uint16_t b) {
 }  // namespace
 
 bool DecodePackedBytes(std::string_view bytes, ir::DType dtype, int64_t count,
-                       std::vector<double>* out) {
+                       ArenaVector<double>* out) {
   const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
   int bits = ir::DTypeBits(dtype);
   if (bits != 8 && bits != 16) return false;

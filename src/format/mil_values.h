@@ -41,6 +41,6 @@ std::optional<uint64_t> SafeByteSize(const ir::TensorType& t);
 // from `bytes` into `out`; false (and `out` untouched) for other element
 // types (sub-byte, 8-bit floats) or when `bytes` is too short.
 bool DecodePackedBytes(std::string_view bytes, ir::DType dtype, int64_t count,
-                       std::vector<double>* out);
+                       ArenaVector<double>* out);
 
 }  // namespace anepilot::format

@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "anepilot/arena.h"
 #include "base/parallel_for.h"
 #include "format/mil_values.h"
 #include "format/wire_reader.h"
@@ -23,6 +24,10 @@ using wire::WireType;
 // one parsed unit (the program; each operation, which the oracle parses on
 // its own).
 constexpr int kMessageDepthLimit = 100;
+
+// IR bytes per byte of encoded MIL, for sizing the decoding arena (see
+// ArenaBytesFor).
+constexpr size_t kArenaBytesPerEncodedByte = 8;
 
 // MILSpec field numbers (src/format/proto/MIL.proto).
 namespace field {
@@ -290,6 +295,11 @@ bool CanonicalTensorValue(std::string_view b, ir::Value* out) {
   out->name.assign(b.substr(2, n));
   return true;
 }
+
+// The arena block to start with for decoding `bytes` of MIL: the IR takes
+// about N times the encoded size (measured on the corpus's programs), so one
+// block usually holds a whole read.
+size_t ArenaBytesFor(size_t bytes) { return std::clamp<size_t>(bytes * kArenaBytesPerEncodedByte, 4096, Arena::kMaxBlockBytes); }
 
 std::string ConstantText(const ir::Constant& c) {
   if (c.strings.size() == 1) return c.strings[0].str();
@@ -697,18 +707,29 @@ bool Decoder::OperationsInParallel(const std::vector<OpBytes>& ops, ir::Block* o
   }
 
   out->ops.resize(ops.size());
+  // Each run allocates from an arena of its own (arenas are single-threaded),
+  // adopted afterwards by this thread's arena, which the Program keeps.
   struct Run {
     Status status;
     std::vector<std::string> warnings;
+    std::unique_ptr<Arena> arena;
   };
   std::vector<Run> results(runs);
+  Arena* const storage = Arena::Current();
   auto decode_run = [&](unsigned run) {
+    const size_t run_bytes = begin[run + 1] > begin[run]
+                                 ? size_t(ops[begin[run + 1] - 1].offset - ops[begin[run]].offset)
+                                 : 0;
+    if (storage != nullptr) results[run].arena = std::make_unique<Arena>(ArenaBytesFor(run_bytes));
+    ArenaScope scope(results[run].arena.get());
     Decoder d(file_, &results[run].warnings, /*threads=*/1);
     d.function_ = function_;
     d.block_depth_ = 0;
     for (size_t i = begin[run]; i < begin[run + 1]; ++i) {
       d.op_index_ = static_cast<int>(i);
-      if (!d.Operation(ops[i].bytes, ops[i].offset, 0, &out->ops[i])) {
+      ir::Op& op = out->ops[i];
+      op = ir::Op();  // lists from this run's arena, not the resizing thread's
+      if (!d.Operation(ops[i].bytes, ops[i].offset, 0, &op)) {
         results[run].status = d.status();
         return;
       }
@@ -716,6 +737,9 @@ bool Decoder::OperationsInParallel(const std::vector<OpBytes>& ops, ir::Block* o
   };
   ParallelFor(runs, [&](size_t run) { decode_run(static_cast<unsigned>(run)); });
 
+  for (Run& r : results) {
+    if (r.arena != nullptr) storage->Adopt(*r.arena);
+  }
   for (Run& r : results) {
     for (std::string& w : r.warnings) warnings_->push_back(std::move(w));
     if (!r.status.ok()) return SetStatus(std::move(r.status));
@@ -1469,9 +1493,14 @@ bool Decoder::RepeatedValues(std::string_view bytes, size_t off, int depth, uint
 
 Result<ir::Program> DecodeMilProgram(std::string_view bytes, size_t base_offset, const std::string& file,
                                      std::vector<std::string>* warnings, unsigned threads) {
+  auto storage = std::make_shared<Arena>(ArenaBytesFor(bytes.size()));
   ir::Program program;
-  Decoder decoder(file, warnings, threads);
-  if (!decoder.Program(bytes, base_offset, &program)) return decoder.status();
+  {
+    ArenaScope scope(storage.get());
+    Decoder decoder(file, warnings, threads);
+    if (!decoder.Program(bytes, base_offset, &program)) return decoder.status();
+  }
+  program.storage = std::move(storage);
   return program;
 }
 

@@ -59,7 +59,7 @@ struct OpBuilder {
   OpBuilder& InConst(std::string param, std::vector<double> numbers) {
     ir::Constant c;
     c.type = TensorValue(ir::DType::kInt32, {static_cast<int64_t>(numbers.size())});
-    c.numbers = std::move(numbers);
+    c.numbers.assign(numbers.begin(), numbers.end());
     ir::Binding b;
     b.constant = std::move(c);
     op.inputs.push_back(ir::Argument{std::move(param), {std::move(b)}});
@@ -76,8 +76,8 @@ ir::Function MakeFunction(std::vector<ir::Value> inputs, std::vector<ir::Op> ops
   ir::Function fn;
   fn.name = "main";
   fn.opset = "CoreML6";
-  fn.inputs = std::move(inputs);
-  fn.body.ops = std::move(ops);
+  fn.inputs.assign(inputs.begin(), inputs.end());
+  fn.body.ops.assign(std::make_move_iterator(ops.begin()), std::make_move_iterator(ops.end()));
   return fn;
 }
 
@@ -315,7 +315,7 @@ TEST(AneRulesTest, NeuralNetworkLayerAttributes) {
   auto with_attr = [](ir::Op op, std::string name, std::vector<double> values) {
     ir::Constant c;
     c.type = TensorValue(ir::DType::kInt64, {static_cast<int64_t>(values.size())});
-    c.numbers = std::move(values);
+    c.numbers.assign(values.begin(), values.end());
     op.attributes[name] = c;
     return op;
   };

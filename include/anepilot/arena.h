@@ -1,0 +1,98 @@
+// A bump allocator for memory that lives and dies together: the IR a reader
+// builds for one program. Allocation is a pointer increment; nothing is freed
+// individually; destroying the Arena returns every block at once.
+//
+// Why: reading a 2,385-op ML Program into the IR made ~14,600 heap
+// allocations, one per list of arguments, bindings, outputs and dimensions,
+// and freeing the model as many again. Arena-backed lists (ArenaVector) turn
+// those into pointer bumps in a few large blocks.
+//
+// ArenaScope makes an arena the calling thread's current one: ArenaVectors
+// constructed on that thread while the scope lives take their storage from
+// it. Readers open a scope around decoding and hand the arena to the Program
+// they return (ir::Program::storage), which keeps it alive.
+//
+// Not thread-safe: one thread allocates from an arena at a time (parallel
+// decoding gives each run of ops its own arena and merges them with Adopt).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace anepilot {
+
+class Arena {
+ public:
+  // `first_block_bytes`: size of the first block (later blocks double, up to
+  // kMaxBlockBytes). Readers pass an estimate from the input's size so that
+  // most reads use one block.
+  explicit Arena(size_t first_block_bytes = 4096);
+  ~Arena();
+  Arena(const Arena&) = delete;
+  Arena& operator=(const Arena&) = delete;
+
+  // `bytes` of storage aligned to `align` (a power of two, at most 64). Never null;
+  // throws std::bad_alloc like operator new.
+  void* Allocate(size_t bytes, size_t align) {
+    uintptr_t p = (reinterpret_cast<uintptr_t>(ptr_) + align - 1) & ~(uintptr_t{align} - 1);
+    if (p + bytes <= reinterpret_cast<uintptr_t>(end_) && p >= reinterpret_cast<uintptr_t>(ptr_)) {
+      ptr_ = reinterpret_cast<char*>(p + bytes);
+      return reinterpret_cast<void*>(p);
+    }
+    return AllocateSlow(bytes, align);
+  }
+
+  // Grows the most recent allocation `p` (of `old_bytes`) to `new_bytes` in
+  // place when it is the last thing allocated and the block has room. Returns
+  // false (and changes nothing) otherwise.
+  bool TryExtend(void* p, size_t old_bytes, size_t new_bytes) {
+    char* c = static_cast<char*>(p);
+    if (c + old_bytes != ptr_ || new_bytes < old_bytes || new_bytes - old_bytes > size_t(end_ - ptr_)) return false;
+    ptr_ = c + new_bytes;
+    return true;
+  }
+
+  // Takes every block of `other` (which is left empty and usable): memory
+  // allocated from `other` now lives as long as this arena.
+  void Adopt(Arena& other);
+
+  // Bytes in blocks held (allocated or not), for tests and statistics.
+  size_t bytes_reserved() const { return reserved_; }
+
+  // The calling thread's current arena (see ArenaScope), or nullptr.
+  static Arena* Current() { return current_; }
+
+  static constexpr size_t kMaxBlockBytes = size_t{8} << 20;
+
+ private:
+  friend class ArenaScope;
+  struct BlockHeader {
+    BlockHeader* next;
+    size_t bytes;
+  };
+
+  void* AllocateSlow(size_t bytes, size_t align);
+
+  char* ptr_ = nullptr;
+  char* end_ = nullptr;
+  BlockHeader* blocks_ = nullptr;
+  size_t next_block_bytes_;
+  size_t reserved_ = 0;
+
+  static inline thread_local Arena* current_ = nullptr;
+};
+
+// Makes `arena` the calling thread's current arena until destroyed, then
+// restores the previous one (scopes nest). `arena` may be nullptr (heap).
+class ArenaScope {
+ public:
+  explicit ArenaScope(Arena* arena) : saved_(Arena::current_) { Arena::current_ = arena; }
+  ~ArenaScope() { Arena::current_ = saved_; }
+  ArenaScope(const ArenaScope&) = delete;
+  ArenaScope& operator=(const ArenaScope&) = delete;
+
+ private:
+  Arena* saved_;
+};
+
+}  // namespace anepilot
