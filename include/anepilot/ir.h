@@ -108,6 +108,53 @@ struct Constant {
   std::string ToString() const;       // short printable form: "3", "[1, 2]", "blob@64", "fp16[64,3,3,3] (inline)"
 };
 
+// An op's attributes: a map from key to Constant, kept as one arena-backed
+// array sorted by key (iteration order is std::map's). Ops have a handful of
+// attributes at most (one, "val", for the thousands of const ops), so a sorted
+// array beats a tree: no node per entry, and lookups touch one cache line.
+// The subset of std::map's interface the IR's users need.
+class AttributeMap {
+ public:
+  using value_type = std::pair<InlineString, Constant>;
+  using iterator = value_type*;
+  using const_iterator = const value_type*;
+
+  size_t size() const { return entries_.size(); }
+  bool empty() const { return entries_.empty(); }
+  iterator begin() { return entries_.begin(); }
+  iterator end() { return entries_.end(); }
+  const_iterator begin() const { return entries_.begin(); }
+  const_iterator end() const { return entries_.end(); }
+
+  iterator find(std::string_view key) {
+    iterator it = LowerBound(key);
+    return it != end() && it->first == key ? it : end();
+  }
+  const_iterator find(std::string_view key) const { return const_cast<AttributeMap*>(this)->find(key); }
+  bool contains(std::string_view key) const { return find(key) != end(); }
+  size_t count(std::string_view key) const { return contains(key) ? 1 : 0; }
+  const Constant& at(std::string_view key) const;  // throws std::out_of_range
+
+  // Sets `key` to `value` (replacing any). Returns the entry and whether it is new.
+  std::pair<iterator, bool> insert_or_assign(std::string_view key, Constant&& value);
+  std::pair<iterator, bool> insert_or_assign(std::string_view key, const Constant& value) {
+    return insert_or_assign(key, Constant(value));
+  }
+  // Inserts `key` = `value` unless `key` is present (std::map::emplace).
+  std::pair<iterator, bool> emplace(std::string_view key, Constant value) {
+    iterator it = find(key);
+    return it != end() ? std::pair{it, false} : insert_or_assign(key, std::move(value));
+  }
+  // The value of `key`, inserted empty when absent.
+  Constant& operator[](std::string_view key);
+  size_t erase(std::string_view key);
+  void clear() { entries_.clear(); }
+
+ private:
+  iterator LowerBound(std::string_view key);
+  ArenaVector<value_type> entries_;
+};
+
 // ----------------------------------------------------------------- graph ---
 
 // A named, typed value produced by an op (or a function / block input).
@@ -135,7 +182,7 @@ struct Op {
   InlineString type;                          // "conv", "const", "convolution" (NN layer kind)
   InlineString name;                          // the op's name attribute (MIL) / layer name (NN)
   ArenaVector<Argument> inputs;               // in declaration order
-  std::map<InlineString, Constant, std::less<>> attributes;  // op attributes ("name" excluded), NN layer params
+  AttributeMap attributes;                    // op attributes ("name" excluded), NN layer params
   ArenaVector<Value> outputs;
   ArenaVector<Block> blocks;                  // nested blocks (cond, while_loop, ...)
 

@@ -2,7 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <array>
+#include <stdexcept>
 
 namespace anepilot::ir {
 
@@ -150,7 +152,7 @@ const Binding* Op::input(std::string_view param) const {
 }
 
 const Constant* Op::attribute(std::string_view key) const {
-  auto it = attributes.find(std::string(key));
+  auto it = attributes.find(key);
   return it == attributes.end() ? nullptr : &it->second;
 }
 
@@ -274,6 +276,47 @@ const std::vector<const Op*>& GraphIndex::Consumers(std::string_view value) cons
 const ValueType* GraphIndex::TypeOf(std::string_view value) const {
   auto it = types_.find(value);
   return it == types_.end() ? nullptr : it->second;
+}
+
+// ------------------------------------------------------- AttributeMap ---
+
+AttributeMap::iterator AttributeMap::LowerBound(std::string_view key) {
+  return std::lower_bound(begin(), end(), key,
+                          [](const value_type& e, std::string_view k) { return e.first.view() < k; });
+}
+
+const Constant& AttributeMap::at(std::string_view key) const {
+  const_iterator it = find(key);
+  if (it == end()) throw std::out_of_range("AttributeMap::at: no attribute " + std::string(key));
+  return it->second;
+}
+
+std::pair<AttributeMap::iterator, bool> AttributeMap::insert_or_assign(std::string_view key, Constant&& value) {
+  iterator it = LowerBound(key);
+  if (it != end() && it->first == key) {
+    it->second = std::move(value);
+    return {it, false};
+  }
+  const size_t at = static_cast<size_t>(it - begin());
+  if (at == entries_.size()) {
+    entries_.emplace_back(InlineString(key), std::move(value));  // the common case: keys come sorted or alone
+  } else {
+    entries_.emplace(it, InlineString(key), std::move(value));
+  }
+  return {begin() + at, true};
+}
+
+Constant& AttributeMap::operator[](std::string_view key) {
+  iterator it = find(key);
+  if (it != end()) return it->second;
+  return insert_or_assign(key, Constant()).first->second;
+}
+
+size_t AttributeMap::erase(std::string_view key) {
+  iterator it = find(key);
+  if (it == end()) return 0;
+  entries_.erase(it);
+  return 1;
 }
 
 }  // namespace anepilot::ir

@@ -68,5 +68,47 @@ TEST(GraphIndex, ProducersConsumersAndNestedBlocks) {
   EXPECT_TRUE(g.Consumers("b_out").empty());
 }
 
+Constant Number(double x) {
+  Constant c;
+  c.numbers.push_back(x);
+  return c;
+}
+
+TEST(AttributeMap, KeepsKeysSortedLikeStdMap) {
+  AttributeMap m;
+  for (const char* k : {"pad", "axis", "val", "a_key_longer_than_thirty_characters", "groups"}) {
+    EXPECT_TRUE(m.insert_or_assign(k, Number(k[0])).second) << k;
+  }
+  std::vector<std::string> keys;
+  for (const auto& [key, c] : m) keys.push_back(key.str());
+  EXPECT_EQ(keys, (std::vector<std::string>{"a_key_longer_than_thirty_characters", "axis", "groups", "pad", "val"}));
+  EXPECT_EQ(m.size(), 5u);
+}
+
+TEST(AttributeMap, InsertAssignFindEraseAt) {
+  AttributeMap m;
+  EXPECT_TRUE(m.empty());
+  EXPECT_EQ(m.find("val"), m.end());
+  m.insert_or_assign("val", Number(1));
+  auto [it, inserted] = m.insert_or_assign("val", Number(2));
+  EXPECT_FALSE(inserted);
+  EXPECT_EQ(it->second.numbers[0], 2);
+  EXPECT_FALSE(m.emplace("val", Number(3)).second) << "emplace keeps an existing value";
+  EXPECT_EQ(m.at("val").numbers[0], 2);
+  EXPECT_THROW(m.at("missing"), std::out_of_range);
+  m["axis"].numbers.push_back(-1);
+  EXPECT_TRUE(m.contains("axis"));
+  EXPECT_EQ(m.count("axis"), 1u);
+  EXPECT_EQ(m.begin()->first, "axis");
+  EXPECT_EQ(m.erase("axis"), 1u);
+  EXPECT_EQ(m.erase("axis"), 0u);
+  EXPECT_EQ(m.size(), 1u);
+  Op op;
+  op.attributes = m;
+  ASSERT_NE(op.attribute("val"), nullptr);
+  EXPECT_EQ(op.attribute("val")->numbers[0], 2);
+  EXPECT_EQ(op.attribute("nope"), nullptr);
+}
+
 }  // namespace
 }  // namespace anepilot::ir
