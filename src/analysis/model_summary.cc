@@ -187,7 +187,7 @@ class Summarizer {
 
   void Finish(ModelSummary& s) {
     s.op_histogram.reserve(histogram_.size());
-    for (const auto& [type, count] : histogram_) s.op_histogram.push_back({std::string(type), count});
+    for (const auto& [type, entry] : histogram_) s.op_histogram.push_back({std::string(type), entry.count});
     auto by_count = [](const auto& a, const auto& b) {
       return a.count != b.count ? a.count > b.count : a.type < b.type;
     };
@@ -207,9 +207,16 @@ class Summarizer {
  private:
   void VisitOp(const ir::Op& op, ModelSummary& s) {
     ++s.op_count;
-    ++histogram_[op.type];
-    bool weight_op = IsWeightOp(op);
-    if (!CompressionMethod(op.type).empty()) ++compression_[op.type];
+    // Per-type facts are computed once per distinct type, not per op.
+    auto [entry, first_of_type] = histogram_.try_emplace(op.type);
+    TypeEntry& type = entry->second;
+    if (first_of_type) {
+      type.compression = !CompressionMethod(op.type).empty();
+      type.weight_op = IsWeightOp(op);
+    }
+    ++type.count;
+    const bool weight_op = type.weight_op;
+    if (type.compression) ++compression_[op.type];
     if (model_.program.version == 0) {
       if (std::string_view nn = NnWeightCompression(op); !nn.empty()) ++compression_[nn];
     }
@@ -234,7 +241,12 @@ class Summarizer {
   const ir::Model& model_;
   const std::string* function_ = nullptr;
   // Keys view strings owned by model_, which outlives the Summarizer.
-  std::unordered_map<std::string_view, size_t> histogram_;
+  struct TypeEntry {
+    size_t count = 0;
+    bool compression = false;  // a compression op (CompressionMethod)
+    bool weight_op = false;    // IsWeightOp
+  };
+  std::unordered_map<std::string_view, TypeEntry> histogram_;
   std::unordered_map<std::string_view, size_t> compression_;
   LargestTensors largest_;
 };

@@ -15,25 +15,52 @@ namespace {
 std::string ErrnoText() { return std::strerror(errno); }
 }  // namespace
 
-Result<MappedFile> MappedFile::Open(const std::string& path) {
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) {
-    if (errno == ENOENT || errno == ENOTDIR) return NotFound(path + ": no such file");
-    return IoError(path + ": cannot stat: " + ErrnoText());
-  }
-  if (S_ISDIR(st.st_mode)) return IoError(path + ": is a directory, expected a file");
+namespace {
+
+// Opens `path` read-only and stats it: the shared start of Open and
+// ReadFileToString, with their errors.
+Result<int> OpenRegularFile(const std::string& path, struct stat* st) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return IoError(path + ": cannot open: " + ErrnoText());
+  if (fd < 0) {
+    if (errno == ENOENT || errno == ENOTDIR) return NotFound(path + ": no such file");
+    return IoError(path + ": cannot open: " + ErrnoText());
+  }
+  if (::fstat(fd, st) != 0) {
+    std::string err = ErrnoText();
+    ::close(fd);
+    return IoError(path + ": cannot stat: " + err);
+  }
+  if (S_ISDIR(st->st_mode)) {
+    ::close(fd);
+    return IoError(path + ": is a directory, expected a file");
+  }
+  return fd;
+}
+
+}  // namespace
+
+Result<MappedFile> MappedFile::Open(const std::string& path, Paging paging) {
+  struct stat st {};
+  ANEPILOT_ASSIGN_OR_RETURN(int fd, OpenRegularFile(path, &st));
   MappedFile f;
   f.path_ = path;
   f.size_ = static_cast<size_t>(st.st_size);
   if (f.size_ > 0) {
-    void* p = ::mmap(nullptr, f.size_, PROT_READ, MAP_PRIVATE, fd, 0);
+    int flags = MAP_PRIVATE;
+#ifdef MAP_POPULATE
+    // One call maps every page (from the page cache) instead of one fault per
+    // 4 KiB page touched later: a 370 KB model file took ~90 faults per read.
+    if (paging == Paging::kWhole) flags |= MAP_POPULATE;
+#endif
+    void* p = ::mmap(nullptr, f.size_, PROT_READ, flags, fd, 0);
     if (p == MAP_FAILED) {
       std::string err = ErrnoText();
       ::close(fd);
       return IoError(path + ": cannot map: " + err);
     }
+#ifndef MAP_POPULATE
+    if (paging == Paging::kWhole) ::madvise(p, f.size_, MADV_WILLNEED);
+#endif
     f.data_ = static_cast<const uint8_t*>(p);
   }
   ::close(fd);  // the mapping keeps the file alive
@@ -61,8 +88,26 @@ void MappedFile::Reset() {
 }
 
 Result<std::string> ReadFileToString(const std::string& path) {
-  ANEPILOT_ASSIGN_OR_RETURN(MappedFile f, MappedFile::Open(path));
-  return std::string(f.view());
+  // read(), not a mapping: for the small files this serves (manifests,
+  // metadata) a mapping costs more system calls and a page fault.
+  struct stat st {};
+  ANEPILOT_ASSIGN_OR_RETURN(int fd, OpenRegularFile(path, &st));
+  std::string text(static_cast<size_t>(st.st_size), '\0');
+  size_t done = 0;
+  while (done < text.size()) {
+    ssize_t n = ::read(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      std::string err = ErrnoText();
+      ::close(fd);
+      return IoError(path + ": cannot read: " + err);
+    }
+    if (n == 0) break;  // the file shrank since fstat
+    done += static_cast<size_t>(n);
+  }
+  ::close(fd);
+  text.resize(done);
+  return text;
 }
 
 }  // namespace anepilot

@@ -16,7 +16,10 @@ class MappedFile {
  public:
   // Errors: kNotFound if `path` does not exist, kIoError if it is a directory
   // or cannot be opened / mapped (message names the path and errno text).
-  static Result<MappedFile> Open(const std::string& path);
+  // kLazy: pages are read when touched (weight files). kWhole: the caller
+  // reads the whole file at once (a model spec), so it is paged in up front.
+  enum class Paging { kLazy, kWhole };
+  static Result<MappedFile> Open(const std::string& path, Paging paging = Paging::kLazy);
 
   MappedFile() = default;
   MappedFile(MappedFile&& other) noexcept;

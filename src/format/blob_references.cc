@@ -88,10 +88,13 @@ std::optional<uint64_t> ExpectedBytes(const ir::TensorType& t) {
   return static_cast<uint64_t>(bytes);
 }
 
+// For messages: `path` as seen from the folder holding the model. Lexical (no
+// symlinks resolved): both paths come from the same user-given path, and
+// resolving them cost a readlink per path component on every read.
 std::string RelativeToModel(const std::string& path, const std::string& model_dir) {
-  std::error_code ec;
-  fs::path rel = fs::relative(path, fs::path(model_dir).parent_path(), ec);
-  return ec || rel.empty() ? path : rel.string();
+  fs::path rel = fs::path(path).lexically_normal().lexically_relative(
+      fs::path(model_dir).parent_path().lexically_normal());
+  return rel.empty() ? path : rel.string();
 }
 
 // A blob file must lie inside the model's folder (as Core ML requires):

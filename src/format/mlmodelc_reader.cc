@@ -103,7 +103,7 @@ Result<ir::Model> ReadCompiledProgram(const fs::path& dir, const ReadOptions& op
   model.kind = "mlProgram";
   fs::path mil = dir / "model.mil";
   model.model_file = mil.string();
-  ANEPILOT_ASSIGN_OR_RETURN(MappedFile text, MappedFile::Open(mil.string()));
+  ANEPILOT_ASSIGN_OR_RETURN(MappedFile text, MappedFile::Open(mil.string(), MappedFile::Paging::kWhole));
   ANEPILOT_ASSIGN_OR_RETURN(model.program, ParseMilText(text.view(), mil.string()));
   bool has_metadata = false;
   ANEPILOT_RETURN_IF_ERROR(ReadMetadataIfPresent(dir, &model, &has_metadata));

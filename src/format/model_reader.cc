@@ -17,7 +17,7 @@ namespace anepilot {
 namespace {
 
 Result<ir::Model> ReadMlModelFile(const std::string& path, const ReadOptions& options) {
-  ANEPILOT_ASSIGN_OR_RETURN(MappedFile file, MappedFile::Open(path));
+  ANEPILOT_ASSIGN_OR_RETURN(MappedFile file, MappedFile::Open(path, MappedFile::Paging::kWhole));
   if (file.size() == 0) {
     return CorruptModel(fmt::format("{}: empty file, not a Core ML model", path));
   }

@@ -64,7 +64,7 @@ void DescribeWeightsFolder(const PackageLayout& layout, ir::Model* model) {
 
 Result<ir::Model> ReadPackage(const std::string& dir, const ReadOptions& options) {
   ANEPILOT_ASSIGN_OR_RETURN(PackageLayout layout, ResolvePackage(dir));
-  ANEPILOT_ASSIGN_OR_RETURN(MappedFile spec, MappedFile::Open(layout.model_file));
+  ANEPILOT_ASSIGN_OR_RETURN(MappedFile spec, MappedFile::Open(layout.model_file, MappedFile::Paging::kWhole));
   ANEPILOT_ASSIGN_OR_RETURN(ir::Model model, ParseModelSpec(spec.view(), layout.model_file, options.decode_threads));
   model.container = ir::Container::kMlPackage;
   model.path = dir;
