@@ -140,6 +140,9 @@ class AttributeMap {
   std::pair<iterator, bool> insert_or_assign(std::string_view key, const Constant& value) {
     return insert_or_assign(key, Constant(value));
   }
+  // Inserts an empty Constant under `key` unless `key` is present
+  // (std::map::try_emplace). Returns the entry and whether it is new.
+  std::pair<iterator, bool> try_emplace(std::string_view key);
   // Inserts `key` = `value` unless `key` is present (std::map::emplace).
   std::pair<iterator, bool> emplace(std::string_view key, Constant value) {
     iterator it = find(key);

@@ -842,9 +842,17 @@ Decoder::Match Decoder::CanonicalAttribute(std::string_view bytes, size_t off, i
     return Match::kNotCanonical;
   }
   const uint32_t which = k.number;
-  ir::Constant c;
+  ir::TensorType tensor;
   const auto* t = reinterpret_cast<const uint8_t*>(type.data());
-  if (!CanonicalTensorValueType(t, t + type.size(), &c.type.tensor)) return Match::kNotCanonical;
+  if (!CanonicalTensorValueType(t, t + type.size(), &tensor)) return Match::kNotCanonical;
+  // The constant is built in place in the op's attributes; a later duplicate
+  // key replaces an earlier one, as on the general path. If the rest does not
+  // match after all, the general path decodes this entry again and replaces
+  // what is left here under the same key.
+  auto [slot, fresh] = op->attributes.try_emplace(key);
+  ir::Constant& c = slot->second;
+  if (!fresh) c = ir::Constant();
+  c.type.tensor = std::move(tensor);
   if (auto size = SafeByteSize(c.type.tensor)) c.byte_size = *size;
   if (which == field::kValueBlob) {
     // BlobFileValue {bytes fileName = 1; uint64 offset = 2;}, either omitted when empty / zero.
@@ -879,7 +887,6 @@ Decoder::Match Decoder::CanonicalAttribute(std::string_view bytes, size_t off, i
     }
     if (!RepeatedValues(leaf, leaf_off, kLeafDepth, k.number, &c)) return Match::kFailed;
   }
-  op->attributes.insert_or_assign(InlineString(key), std::move(c));
   return Match::kRead;
 }
 

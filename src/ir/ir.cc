@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <stdexcept>
+#include <tuple>
 
 namespace anepilot::ir {
 
@@ -306,11 +307,19 @@ std::pair<AttributeMap::iterator, bool> AttributeMap::insert_or_assign(std::stri
   return {begin() + at, true};
 }
 
-Constant& AttributeMap::operator[](std::string_view key) {
-  iterator it = find(key);
-  if (it != end()) return it->second;
-  return insert_or_assign(key, Constant()).first->second;
+std::pair<AttributeMap::iterator, bool> AttributeMap::try_emplace(std::string_view key) {
+  iterator it = LowerBound(key);
+  if (it != end() && it->first == key) return {it, false};
+  const size_t at = static_cast<size_t>(it - begin());
+  if (at == entries_.size()) {
+    entries_.emplace_back(std::piecewise_construct, std::forward_as_tuple(key), std::forward_as_tuple());
+  } else {
+    entries_.emplace(it, std::piecewise_construct, std::forward_as_tuple(key), std::forward_as_tuple());
+  }
+  return {begin() + at, true};
 }
+
+Constant& AttributeMap::operator[](std::string_view key) { return try_emplace(key).first->second; }
 
 size_t AttributeMap::erase(std::string_view key) {
   iterator it = find(key);

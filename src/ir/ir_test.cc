@@ -94,6 +94,11 @@ TEST(AttributeMap, InsertAssignFindEraseAt) {
   EXPECT_FALSE(inserted);
   EXPECT_EQ(it->second.numbers[0], 2);
   EXPECT_FALSE(m.emplace("val", Number(3)).second) << "emplace keeps an existing value";
+  EXPECT_FALSE(m.try_emplace("val").second);
+  auto [fresh, added] = m.try_emplace("b");
+  EXPECT_TRUE(added);
+  EXPECT_TRUE(fresh->second.numbers.empty());
+  EXPECT_EQ(m.erase("b"), 1u);
   EXPECT_EQ(m.at("val").numbers[0], 2);
   EXPECT_THROW(m.at("missing"), std::out_of_range);
   m["axis"].numbers.push_back(-1);
