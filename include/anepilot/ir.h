@@ -212,6 +212,18 @@ struct Function {
 };
 
 struct Program {
+  Program() = default;
+  Program(const Program&) = default;
+  Program(Program&&) noexcept = default;
+  // Copy-and-swap: the old functions die together with the old storage, lists
+  // first. (Member-wise assignment would replace `storage` first and could
+  // free the arena under the old lists still to be destroyed.)
+  Program& operator=(Program other) noexcept {
+    Swap(other);
+    return *this;
+  }
+  void Swap(Program& other) noexcept;
+
   // Storage of the lists a reader built this program in (see arena_vector.h).
   // Declared first so it outlives them. Shared, so that copies of a Program
   // (whose lists are on the heap) and moves stay valid.

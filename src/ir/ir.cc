@@ -279,6 +279,15 @@ const ValueType* GraphIndex::TypeOf(std::string_view value) const {
   return it == types_.end() ? nullptr : it->second;
 }
 
+void Program::Swap(Program& other) noexcept {
+  using std::swap;
+  swap(storage, other.storage);
+  swap(version, other.version);
+  swap(text_version, other.text_version);
+  swap(functions, other.functions);
+  swap(attributes, other.attributes);
+}
+
 // ------------------------------------------------------- AttributeMap ---
 
 AttributeMap::iterator AttributeMap::LowerBound(std::string_view key) {
