@@ -34,6 +34,7 @@ class Arena {
   // `bytes` of storage aligned to `align` (a power of two, at most 64). Never null;
   // throws std::bad_alloc like operator new.
   void* Allocate(size_t bytes, size_t align) {
+    bytes += bytes == 0;  // distinct, non-null pointers for empty requests too
     uintptr_t p = (reinterpret_cast<uintptr_t>(ptr_) + align - 1) & ~(uintptr_t{align} - 1);
     if (p + bytes <= reinterpret_cast<uintptr_t>(end_) && p >= reinterpret_cast<uintptr_t>(ptr_)) {
       ptr_ = reinterpret_cast<char*>(p + bytes);

@@ -41,6 +41,14 @@ TEST(Arena, AllocationsAreAlignedDistinctAndWritable) {
   EXPECT_GE(arena.bytes_reserved(), size_t{2000});
 }
 
+TEST(Arena, EmptyRequestsGetDistinctPointers) {
+  Arena arena;
+  void* a = arena.Allocate(0, 8);
+  void* b = arena.Allocate(0, 8);
+  EXPECT_NE(a, nullptr);
+  EXPECT_NE(a, b);
+}
+
 TEST(Arena, ARequestLargerThanAnyBlockGetsItsOwn) {
   Arena arena(4096);
   char* small = static_cast<char*>(arena.Allocate(16, 8));

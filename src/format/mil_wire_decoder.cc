@@ -25,8 +25,8 @@ using wire::WireType;
 // its own).
 constexpr int kMessageDepthLimit = 100;
 
-// IR bytes per byte of encoded MIL, for sizing the decoding arena (see
-// ArenaBytesFor).
+// IR bytes per byte of encoded MIL, for sizing the decoding arena: reading
+// faceapp-problem1's 0.37 MB program fills about 3 MB of lists.
 constexpr size_t kArenaBytesPerEncodedByte = 8;
 
 // MILSpec field numbers (src/format/proto/MIL.proto).
@@ -296,10 +296,11 @@ bool CanonicalTensorValue(std::string_view b, ir::Value* out) {
   return true;
 }
 
-// The arena block to start with for decoding `bytes` of MIL: the IR takes
-// about N times the encoded size (measured on the corpus's programs), so one
-// block usually holds a whole read.
-size_t ArenaBytesFor(size_t bytes) { return std::clamp<size_t>(bytes * kArenaBytesPerEncodedByte, 4096, Arena::kMaxBlockBytes); }
+// The arena block to start with for decoding `bytes` of MIL, so that one
+// block usually holds a whole read (see kArenaBytesPerEncodedByte).
+size_t ArenaBytesFor(size_t bytes) {
+  return std::clamp<size_t>(bytes * kArenaBytesPerEncodedByte, 4096, Arena::kMaxBlockBytes);
+}
 
 std::string ConstantText(const ir::Constant& c) {
   if (c.strings.size() == 1) return c.strings[0].str();
