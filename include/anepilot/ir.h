@@ -145,8 +145,9 @@ class AttributeMap {
   std::pair<iterator, bool> try_emplace(std::string_view key);
   // Inserts `key` = `value` unless `key` is present (std::map::emplace).
   std::pair<iterator, bool> emplace(std::string_view key, Constant value) {
-    iterator it = find(key);
-    return it != end() ? std::pair{it, false} : insert_or_assign(key, std::move(value));
+    auto entry = try_emplace(key);
+    if (entry.second) entry.first->second = std::move(value);
+    return entry;
   }
   // The value of `key`, inserted empty when absent.
   Constant& operator[](std::string_view key);

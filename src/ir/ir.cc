@@ -301,31 +301,16 @@ const Constant& AttributeMap::at(std::string_view key) const {
   return it->second;
 }
 
-std::pair<AttributeMap::iterator, bool> AttributeMap::insert_or_assign(std::string_view key, Constant&& value) {
-  iterator it = LowerBound(key);
-  if (it != end() && it->first == key) {
-    it->second = std::move(value);
-    return {it, false};
-  }
-  const size_t at = static_cast<size_t>(it - begin());
-  if (at == entries_.size()) {
-    entries_.emplace_back(InlineString(key), std::move(value));  // the common case: keys come sorted or alone
-  } else {
-    entries_.emplace(it, InlineString(key), std::move(value));
-  }
-  return {begin() + at, true};
-}
-
 std::pair<AttributeMap::iterator, bool> AttributeMap::try_emplace(std::string_view key) {
   iterator it = LowerBound(key);
   if (it != end() && it->first == key) return {it, false};
-  const size_t at = static_cast<size_t>(it - begin());
-  if (at == entries_.size()) {
-    entries_.emplace_back(std::piecewise_construct, std::forward_as_tuple(key), std::forward_as_tuple());
-  } else {
-    entries_.emplace(it, std::piecewise_construct, std::forward_as_tuple(key), std::forward_as_tuple());
-  }
-  return {begin() + at, true};
+  return {entries_.emplace(it, std::piecewise_construct, std::forward_as_tuple(key), std::forward_as_tuple()), true};
+}
+
+std::pair<AttributeMap::iterator, bool> AttributeMap::insert_or_assign(std::string_view key, Constant&& value) {
+  auto entry = try_emplace(key);
+  entry.first->second = std::move(value);
+  return entry;
 }
 
 Constant& AttributeMap::operator[](std::string_view key) { return try_emplace(key).first->second; }
