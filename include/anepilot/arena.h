@@ -70,7 +70,11 @@ class Arena {
   struct BlockHeader {
     BlockHeader* next;
     size_t bytes;
+    bool huge;  // from the huge-page path of NewBlock: released with free()
   };
+  static constexpr size_t kHugePageBytes = size_t{2} << 20;
+  static BlockHeader* NewBlock(size_t bytes);
+  static void FreeBlock(BlockHeader* b);
 
   void* AllocateSlow(size_t bytes, size_t align);
 

@@ -1,7 +1,12 @@
 #include "anepilot/arena.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <new>
+
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 
 namespace anepilot {
 
@@ -11,8 +16,42 @@ Arena::Arena(size_t first_block_bytes)
 Arena::~Arena() {
   for (BlockHeader* b = blocks_; b != nullptr;) {
     BlockHeader* next = b->next;
-    ::operator delete(static_cast<void*>(b));
+    FreeBlock(b);
     b = next;
+  }
+}
+
+// Blocks of 2 MiB and more are whole huge pages where the system offers them
+// (Linux transparent huge pages, opted into per mapping with MADV_HUGEPAGE;
+// the default policy is "madvise"). Reading the 200,000-op benchmark program
+// filled ~130 MiB of 4 KiB pages: 15,000 page faults per read and 40% of its
+// time in the kernel on a virtual machine; with huge pages, 11x fewer faults
+// and the read 25% faster (see docs/ir.md). Smaller blocks stay on the heap.
+Arena::BlockHeader* Arena::NewBlock(size_t bytes) {
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+  if (bytes >= kHugePageBytes) {
+    const size_t rounded = (bytes + kHugePageBytes - 1) & ~(kHugePageBytes - 1);
+    void* p = nullptr;
+    if (posix_memalign(&p, kHugePageBytes, rounded) == 0) {
+      madvise(p, rounded, MADV_HUGEPAGE);
+      auto* b = static_cast<BlockHeader*>(p);
+      b->bytes = rounded;
+      b->huge = true;
+      return b;
+    }
+  }
+#endif
+  auto* b = static_cast<BlockHeader*>(::operator new(bytes));
+  b->bytes = bytes;
+  b->huge = false;
+  return b;
+}
+
+void Arena::FreeBlock(BlockHeader* b) {
+  if (b->huge) {
+    std::free(b);
+  } else {
+    ::operator delete(static_cast<void*>(b));
   }
 }
 
@@ -21,15 +60,14 @@ void* Arena::AllocateSlow(size_t bytes, size_t align) {
   // request. Requests larger than the next block get a block of their own.
   const size_t need = sizeof(BlockHeader) + align + bytes;
   const size_t block_bytes = std::max(next_block_bytes_, need);
-  auto* block = static_cast<BlockHeader*>(::operator new(block_bytes));
+  BlockHeader* block = NewBlock(block_bytes);
   block->next = blocks_;
-  block->bytes = block_bytes;
   blocks_ = block;
-  reserved_ += block_bytes;
+  reserved_ += block->bytes;
   next_block_bytes_ = std::min(next_block_bytes_ * 2, kMaxBlockBytes);
 
   char* start = reinterpret_cast<char*>(block + 1);
-  char* end = reinterpret_cast<char*>(block) + block_bytes;
+  char* end = reinterpret_cast<char*>(block) + block->bytes;
   // Keep bump-allocating from whichever block has more room left.
   if (size_t(end - start) - bytes - align >= size_t(end_ - ptr_) || ptr_ == nullptr) {
     ptr_ = start;

@@ -52,12 +52,33 @@ TEST(Arena, EmptyRequestsGetDistinctPointers) {
 TEST(Arena, ARequestLargerThanAnyBlockGetsItsOwn) {
   Arena arena(4096);
   char* small = static_cast<char*>(arena.Allocate(16, 8));
-  char* big = static_cast<char*>(arena.Allocate(Arena::kMaxBlockBytes + 100, 16));
-  std::memset(big, 1, Arena::kMaxBlockBytes + 100);
+  // Larger than kMaxBlockBytes, and a whole number of huge pages less a little
+  // (so that rounding a huge block up leaves less room than the small block).
+  constexpr size_t kBig = (size_t{10} << 20) - 100;
+  static_assert(kBig > Arena::kMaxBlockBytes);
+  char* big = static_cast<char*>(arena.Allocate(kBig, 16));
+  std::memset(big, 1, kBig);
   // The small block keeps serving: the next small allocation follows the first.
   char* next = static_cast<char*>(arena.Allocate(16, 8));
   EXPECT_EQ(next, small + 16);
-  EXPECT_GE(arena.bytes_reserved(), Arena::kMaxBlockBytes + 100);
+  EXPECT_GE(arena.bytes_reserved(), kBig);
+}
+
+TEST(Arena, BlocksOfHugePageSizeAreWholeAndWritable) {
+  Arena arena(4096);
+  constexpr size_t kBytes = (size_t{5} << 20) + 123;
+  char* p = static_cast<char*>(arena.Allocate(kBytes, 64));
+  std::memset(p, 0xa5, kBytes);
+  EXPECT_EQ(p[0], static_cast<char>(0xa5));
+  EXPECT_EQ(p[kBytes - 1], static_cast<char>(0xa5));
+  EXPECT_GE(arena.bytes_reserved(), kBytes);
+#if defined(__linux__)
+  EXPECT_EQ(arena.bytes_reserved() % (size_t{2} << 20), 0u) << "huge blocks are whole 2 MiB pages";
+#endif
+  // The rest of the big block serves later requests.
+  const size_t before = arena.bytes_reserved();
+  for (int i = 0; i < 1000; ++i) arena.Allocate(100, 8);
+  EXPECT_EQ(arena.bytes_reserved(), before);
 }
 
 TEST(Arena, OnlyTheLastAllocationExtendsInPlace) {
