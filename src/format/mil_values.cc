@@ -7,16 +7,23 @@
 namespace anepilot::format {
 
 double HalfBitsToDouble(uint16_t h) {
-  int sign = (h >> 15) & 1, exp = (h >> 10) & 0x1f, mant = h & 0x3ff;
+  // Exact: every fp16 value is a double. Built from bits rather than with
+  // ldexp, which was 3% of reading a program of small fp16 constants.
+  const uint64_t sign = uint64_t{h >> 15} << 63;
+  const uint64_t exp = (h >> 10) & 0x1f, mant = h & 0x3ff;
   double v;
   if (exp == 0) {
-    v = std::ldexp(mant, -24);
-  } else if (exp == 31) {
-    v = mant ? std::numeric_limits<double>::quiet_NaN() : std::numeric_limits<double>::infinity();
-  } else {
-    v = std::ldexp(mant + 1024, exp - 25);
+    v = static_cast<double>(mant) * 0x1p-24;  // zero and subnormals; a power-of-two scale is exact
+    return sign ? -v : v;
   }
-  return sign ? -v : v;
+  uint64_t bits;
+  if (exp == 31) {
+    bits = sign | (uint64_t{0x7ff} << 52) | (mant << 42) | (mant ? uint64_t{1} << 51 : 0);  // inf, quiet NaN
+  } else {
+    bits = sign | ((exp - 15 + 1023) << 52) | (mant << 42);
+  }
+  std::memcpy(&v, &bits, sizeof v);
+  return v;
 }
 
 ir::DType MilDataTypeToIr(int64_t value) {
