@@ -1,7 +1,10 @@
-// The IR's list type: a std::vector-like sequence whose storage comes from an
-// Arena when one was current at construction (see arena.h), else from the
-// heap. Readers build whole programs inside an ArenaScope, so a program's
-// thousands of small lists cost pointer bumps instead of malloc/free pairs.
+// The IR's list type: a std::vector-like sequence whose storage comes from the
+// Arena current when it first allocates (see arena.h), else from the heap.
+// Readers build whole programs inside an ArenaScope, so a program's thousands
+// of small lists cost pointer bumps instead of malloc/free pairs. Later growth
+// stays with wherever the first storage came from: each allocation starts with
+// a header naming its arena (nullptr: heap), so the object itself is 16 bytes
+// (an IR op holds five lists).
 //
 // Contract:
 //  - Value semantics like std::vector: copies are deep and independent. A copy
@@ -11,8 +14,10 @@
 //    the arena: moving a list out of a Program (ir::Program::storage) and
 //    destroying the Program leaves it dangling. Copy instead.
 //  - Iterators are plain pointers; growth invalidates them as in std::vector.
-//  - At most 2^32 - 1 elements (the size is 32 bits so the object stays 24
-//    bytes, like std::vector).
+//  - An empty list owns nothing and belongs to no arena: a list made empty
+//    outside a scope and first filled inside one takes that scope's arena.
+//  - At most 2^32 - 1 elements (32-bit size and capacity keep the object at
+//    16 bytes).
 // Not thread-safe for mutation; concurrent readers are fine.
 #pragma once
 
@@ -47,14 +52,14 @@ class ArenaVector {
   using reverse_iterator = std::reverse_iterator<iterator>;
   using const_reverse_iterator = std::reverse_iterator<const_iterator>;
 
-  ArenaVector() noexcept : arena_(Arena::Current()) {}
+  ArenaVector() noexcept = default;
   explicit ArenaVector(size_t n) : ArenaVector() { resize(n); }
   ArenaVector(size_t n, const T& value) : ArenaVector() { resize(n, value); }
   ArenaVector(std::initializer_list<T> values) : ArenaVector() { assign(values.begin(), values.end()); }
   template <std::input_iterator It>
   ArenaVector(It first, It last) : ArenaVector() { assign(first, last); }
   ArenaVector(const ArenaVector& o) : ArenaVector() { assign(o.begin(), o.end()); }
-  ArenaVector(ArenaVector&& o) noexcept : data_(o.data_), size_(o.size_), capacity_(o.capacity_), arena_(o.arena_) {
+  ArenaVector(ArenaVector&& o) noexcept : data_(o.data_), size_(o.size_), capacity_(o.capacity_) {
     o.data_ = nullptr;
     o.size_ = o.capacity_ = 0;
   }
@@ -74,7 +79,6 @@ class ArenaVector {
       data_ = o.data_;
       size_ = o.size_;
       capacity_ = o.capacity_;
-      arena_ = o.arena_;
       o.data_ = nullptr;
       o.size_ = o.capacity_ = 0;
     }
@@ -195,11 +199,11 @@ class ArenaVector {
     std::swap(data_, o.data_);
     std::swap(size_, o.size_);
     std::swap(capacity_, o.capacity_);
-    std::swap(arena_, o.arena_);
   }
 
-  // The arena the storage comes from, or nullptr (heap).
-  Arena* arena() const { return arena_; }
+  // The arena the storage comes from; nullptr for heap storage and for a list
+  // that owns no storage yet.
+  Arena* arena() const { return data_ != nullptr ? StorageHeader()->arena : nullptr; }
 
   friend bool operator==(const ArenaVector& a, const ArenaVector& b) {
     return std::equal(a.begin(), a.end(), b.begin(), b.end());
@@ -213,15 +217,33 @@ class ArenaVector {
 
   void Grow(size_t min_capacity) { Reallocate(std::max<size_t>(min_capacity, size_t{capacity_} * 2)); }
 
+  // Storage layout: [Header, padded to alignof(T)][elements...]; data_ points
+  // at the first element.
+  struct Header {
+    Arena* arena;
+  };
+  // A function, not a constant: T may be incomplete where the class is
+  // instantiated (ValueType holds a list of ValueType).
+  static constexpr size_t HeaderBytes() {
+    static_assert(alignof(T) <= __STDCPP_DEFAULT_NEW_ALIGNMENT__, "heap storage must align T");
+    static_assert(alignof(T) <= 64, "arena storage aligns to at most 64");
+    return std::max(sizeof(Header), alignof(T));
+  }
+  Header* StorageHeader() const { return reinterpret_cast<Header*>(reinterpret_cast<char*>(data_) - HeaderBytes()); }
+
   void Reallocate(size_t n) {
     if (n > UINT32_MAX) throw std::length_error("ArenaVector: more than 2^32-1 elements");
-    if (arena_ != nullptr && data_ != nullptr &&
-        arena_->TryExtend(data_, capacity_ * sizeof(T), n * sizeof(T))) {
+    Arena* arena = data_ != nullptr ? StorageHeader()->arena : Arena::Current();
+    if (arena != nullptr && data_ != nullptr &&
+        arena->TryExtend(StorageHeader(), HeaderBytes() + capacity_ * sizeof(T), HeaderBytes() + n * sizeof(T))) {
       capacity_ = static_cast<uint32_t>(n);
       return;
     }
-    T* fresh = static_cast<T*>(arena_ != nullptr ? arena_->Allocate(n * sizeof(T), alignof(T))
-                                                 : ::operator new(n * sizeof(T)));
+    const size_t bytes = HeaderBytes() + n * sizeof(T);
+    char* block = static_cast<char*>(arena != nullptr ? arena->Allocate(bytes, std::max(alignof(T), alignof(Header)))
+                                                      : ::operator new(bytes));
+    reinterpret_cast<Header*>(block)->arena = arena;
+    T* fresh = reinterpret_cast<T*>(block + HeaderBytes());
     std::uninitialized_move(data_, data_ + size_, fresh);
     std::destroy_n(data_, size_);
     Release();
@@ -229,13 +251,12 @@ class ArenaVector {
     capacity_ = static_cast<uint32_t>(n);
   }
   void Release() {
-    if (arena_ == nullptr) ::operator delete(static_cast<void*>(data_));
+    if (data_ != nullptr && StorageHeader()->arena == nullptr) ::operator delete(static_cast<void*>(StorageHeader()));
   }
 
   T* data_ = nullptr;
   uint32_t size_ = 0;
   uint32_t capacity_ = 0;
-  Arena* arena_;
 };
 
 }  // namespace anepilot

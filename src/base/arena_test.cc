@@ -137,16 +137,35 @@ TEST(ArenaScope, NestsAndIsPerThread) {
   EXPECT_EQ(Arena::Current(), nullptr);
 }
 
-TEST(ArenaVector, TakesStorageFromTheArenaCurrentAtConstruction) {
+TEST(ArenaVector, TakesStorageFromTheArenaCurrentAtItsFirstAllocation) {
+  static_assert(sizeof(ArenaVector<std::string>) == 16);
   Arena arena;
-  ArenaVector<std::string> outside;
+  ArenaVector<std::string> outside{Long(0)};
   EXPECT_EQ(outside.arena(), nullptr);
-  ArenaScope scope(&arena);
-  ArenaVector<std::string> inside;
-  EXPECT_EQ(inside.arena(), &arena);
-  for (int i = 0; i < 100; ++i) inside.push_back(Long(i));
-  EXPECT_GT(arena.bytes_reserved(), 0u);
-  EXPECT_EQ(inside[99], Long(99));
+  ArenaVector<std::string> made_outside_filled_inside;
+  {
+    ArenaScope scope(&arena);
+    ArenaVector<std::string> inside;
+    EXPECT_EQ(inside.arena(), nullptr) << "owns nothing yet";
+    for (int i = 0; i < 100; ++i) inside.push_back(Long(i));
+    EXPECT_EQ(inside.arena(), &arena);
+    EXPECT_GT(arena.bytes_reserved(), 0u);
+    EXPECT_EQ(inside[99], Long(99));
+    made_outside_filled_inside.push_back(Long(1));
+    // A heap list stays on the heap when it grows inside a scope.
+    for (int i = 0; i < 100; ++i) outside.push_back(Long(i));
+    EXPECT_EQ(outside.arena(), nullptr);
+  }
+  EXPECT_EQ(made_outside_filled_inside.arena(), &arena);
+  // Growth after the scope ends stays in the arena the storage came from.
+  for (int i = 0; i < 100; ++i) made_outside_filled_inside.push_back(Long(i));
+  EXPECT_EQ(made_outside_filled_inside.arena(), &arena);
+  EXPECT_EQ(made_outside_filled_inside[100], Long(99));
+  ArenaVector<std::string> heap;
+  heap.reserve(0);  // storage of no elements still has a header
+  EXPECT_EQ(heap.arena(), nullptr);
+  heap.push_back(Long(3));
+  EXPECT_EQ(heap[0], Long(3));
 }
 
 TEST(ArenaVector, CopiesOutsideAScopeAreOnTheHeapAndIndependent) {

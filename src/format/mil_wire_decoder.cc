@@ -728,9 +728,8 @@ bool Decoder::OperationsInParallel(const std::vector<OpBytes>& ops, ir::Block* o
     d.block_depth_ = 0;
     for (size_t i = begin[run]; i < begin[run + 1]; ++i) {
       d.op_index_ = static_cast<int>(i);
-      ir::Op& op = out->ops[i];
-      op = ir::Op();  // lists from this run's arena, not the resizing thread's
-      if (!d.Operation(ops[i].bytes, ops[i].offset, 0, &op)) {
+      // The op's lists are empty until decoded here, so they take this run's arena.
+      if (!d.Operation(ops[i].bytes, ops[i].offset, 0, &out->ops[i])) {
         results[run].status = d.status();
         return;
       }
