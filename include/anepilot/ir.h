@@ -27,6 +27,7 @@
 
 #include "anepilot/arena_vector.h"
 #include "anepilot/boxed.h"
+#include "anepilot/boxed_string.h"
 #include "anepilot/inline_string.h"
 
 namespace anepilot::ir {
@@ -52,10 +53,10 @@ bool IsFloat(DType t);
 
 // One dimension: a known size, a named symbol ("is0", "batch"), or unknown.
 struct Dim {
-  int64_t size = -1;    // >= 0 when known
-  InlineString symbol;  // non-empty when symbolic
+  int64_t size = -1;   // >= 0 when known
+  BoxedString symbol;  // non-empty when symbolic (rare: one pointer, see boxed_string.h)
   static Dim Known(int64_t n) { return Dim{n, {}}; }
-  static Dim Symbol(std::string_view s) { return Dim{-1, InlineString(s)}; }
+  static Dim Symbol(std::string_view s) { return Dim{-1, BoxedString(s)}; }
   bool known() const { return size >= 0; }
   bool operator==(const Dim&) const = default;
 };
@@ -63,8 +64,9 @@ struct Dim {
 // A tensor's element type and shape. rank_known=false for unranked tensors
 // (shape then empty). A rank-0 tensor with rank_known is a scalar.
 struct TensorType {
-  DType dtype = DType::kUnknown;
+  // The list first: the two one-byte fields then share its padding (24 bytes, not 32).
   ArenaVector<Dim> shape;
+  DType dtype = DType::kUnknown;
   bool rank_known = true;
 
   bool fully_known() const;                 // rank and every dim known

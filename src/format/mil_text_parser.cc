@@ -206,7 +206,8 @@ class Parser {
     if (dtype == ir::DType::kUnknown) return Error("a type", "(tensor<...>, list, dict, tuple, state or a dtype)");
     Advance();
     type->kind = ir::ValueType::Kind::kTensor;
-    type->tensor = ir::TensorType{dtype, {}, true};  // a bare dtype is a scalar
+    type->tensor = ir::TensorType();  // a bare dtype is a scalar: rank 0, rank known
+    type->tensor.dtype = dtype;
     return Status::Ok();
   }
 

@@ -1,4 +1,5 @@
 #include "anepilot/inline_string.h"
+#include "anepilot/boxed_string.h"
 
 #include <map>
 #include <string>
@@ -97,6 +98,33 @@ TEST(InlineString, ComparesHashesAndFormatsAsItsText) {
   EXPECT_EQ(m.find(std::string_view("add"))->second, 2);
   std::unordered_set<InlineString> set{a, b, InlineString("add")};
   EXPECT_EQ(set.size(), 2u);
+}
+
+TEST(BoxedString, IsOnePointerWithValueSemantics) {
+  static_assert(sizeof(BoxedString) == sizeof(void*));
+  for (size_t n : kLengths) {
+    const std::string text(n, 'q');
+    BoxedString a(text);
+    EXPECT_EQ(a.size(), n);
+    EXPECT_EQ(a.empty(), n == 0);
+    EXPECT_EQ(a.view(), text);
+    EXPECT_EQ(a.data()[n], '\0');
+    BoxedString copy = a;
+    EXPECT_EQ(copy, a);
+    if (n > 0) {
+      EXPECT_NE(copy.data(), a.data()) << "copies are deep";
+    }
+    BoxedString moved = std::move(a);
+    EXPECT_EQ(moved.str(), text);
+    copy = BoxedString("other");
+    EXPECT_EQ(copy, "other");
+    copy = moved;
+    EXPECT_EQ(copy, std::string_view(text));
+    copy = copy;  // NOLINT: self-assignment keeps the value
+    EXPECT_EQ(copy.str(), text);
+  }
+  EXPECT_EQ(BoxedString().data(), std::string_view(""));
+  EXPECT_EQ(BoxedString(""), BoxedString());
 }
 
 }  // namespace
