@@ -1,6 +1,7 @@
 #include "analysis/model_summary.h"
 
 #include "analysis/op_walk.h"
+#include "base/parallel_for.h"
 
 #include <algorithm>
 #include <charconv>
@@ -129,8 +130,10 @@ const ir::TensorType* FirstTensorOutput(const ir::Op& op) {
   return nullptr;
 }
 
-// Min-heap of the N largest tensors seen so far: O(ops * log N). Equal sizes
-// keep program order (the earlier op ranks first), so output is deterministic.
+// Min-heap of the N largest tensors seen so far: O(ops * log N). Each
+// tensor comes with its position in program order (`order`, increasing along
+// the program); equal sizes rank the earlier first, so output is deterministic
+// however the walk was split.
 class LargestTensors {
  public:
   explicit LargestTensors(size_t limit) : limit_(limit) {}
@@ -140,13 +143,19 @@ class LargestTensors {
     if (limit_ == 0) return false;
     return heap_.size() < limit_ || bytes > heap_.front().tensor.bytes;
   }
-  void Add(IntermediateTensor t) {
-    heap_.push_back({std::move(t), sequence_++});
+  void Add(IntermediateTensor t, uint64_t order) {
+    heap_.push_back({std::move(t), order});
     std::push_heap(heap_.begin(), heap_.end(), Greater);
     if (heap_.size() > limit_) {
       std::pop_heap(heap_.begin(), heap_.end(), Greater);
       heap_.pop_back();
     }
+  }
+  void Merge(LargestTensors&& other) {
+    for (Entry& e : other.heap_) {
+      if (limit_ > 0 && (heap_.size() < limit_ || Greater(e, heap_.front()))) Add(std::move(e.tensor), e.order);
+    }
+    other.heap_.clear();
   }
   std::vector<IntermediateTensor> TakeSorted() {
     std::sort_heap(heap_.begin(), heap_.end(), Greater);  // best first
@@ -159,96 +168,152 @@ class LargestTensors {
  private:
   struct Entry {
     IntermediateTensor tensor;
-    size_t sequence;
+    uint64_t order;
   };
   // "a ranks before b": larger, or as large and earlier.
   static bool Greater(const Entry& a, const Entry& b) {
     if (a.tensor.bytes != b.tensor.bytes) return a.tensor.bytes > b.tensor.bytes;
-    return a.sequence < b.sequence;
+    return a.order < b.order;
   }
   size_t limit_;
-  size_t sequence_ = 0;
   std::vector<Entry> heap_;
 };
 
-class Summarizer {
- public:
-  Summarizer(const ir::Model& model, const SummaryOptions& options)
-      : model_(model), largest_(options.top_intermediates) {}
+// What a walk over some ops of a program counts. Programs are walked in
+// pieces (several threads for a large function) whose tallies merge into one.
+// Keys view strings owned by the model, which outlives the tally.
+struct Tally {
+  struct TypeEntry {
+    size_t count = 0;
+    bool compression = false;  // a compression op (CompressionMethod)
+    bool weight_op = false;    // IsWeightOp
+  };
 
-  void WalkFunctions(ModelSummary& s) {
-    for (const auto& fn : model_.program.functions) {
-      size_t before = s.op_count;
-      function_ = &fn.name;
-      ForEachOpInProgramOrder(fn, [&](const ir::Op& op) { VisitOp(op, s); });
-      s.functions.push_back({fn.name, fn.opset, s.op_count - before});
-    }
-  }
+  Tally(size_t top_intermediates, uint64_t first_order) : largest(top_intermediates), next_order(first_order) {}
 
-  void Finish(ModelSummary& s) {
-    s.op_histogram.reserve(histogram_.size());
-    for (const auto& [type, entry] : histogram_) s.op_histogram.push_back({std::string(type), entry.count});
-    auto by_count = [](const auto& a, const auto& b) {
-      return a.count != b.count ? a.count > b.count : a.type < b.type;
-    };
-    std::sort(s.op_histogram.begin(), s.op_histogram.end(), by_count);
-    for (const auto& [type, count] : compression_) {
-      std::string method = type == kNnQuantizedWeights    ? "quantization"
-                           : type == kNnPalettizedWeights ? "palettization"
-                                                          : CompressionMethod(std::string(type));
-      s.compression.push_back({std::string(type), method, count});
-    }
-    std::sort(s.compression.begin(), s.compression.end(), by_count);
-    s.largest_intermediates = largest_.TakeSorted();
-    PrecisionSummary& p = s.precision;
-    p.verdict = p.fp16 && p.fp32 ? "mixed" : p.fp16 ? "fp16" : p.fp32 ? "fp32" : "unknown";
-  }
-
- private:
-  void VisitOp(const ir::Op& op, ModelSummary& s) {
-    ++s.op_count;
+  // `function` names the function the ops belong to; `neural_network` says
+  // the program holds NeuralNetwork layers (whose weight compression is a
+  // layer parameter, not an op).
+  void Visit(const ir::Op& op, const std::string& function, bool neural_network) {
+    ++op_count;
     // Per-type facts are computed once per distinct type, not per op.
-    auto [entry, first_of_type] = histogram_.try_emplace(op.type);
+    auto [entry, first_of_type] = histogram.try_emplace(op.type);
     TypeEntry& type = entry->second;
     if (first_of_type) {
       type.compression = !CompressionMethod(op.type).empty();
       type.weight_op = IsWeightOp(op);
     }
     ++type.count;
-    const bool weight_op = type.weight_op;
-    if (type.compression) ++compression_[op.type];
-    if (model_.program.version == 0) {
-      if (std::string_view nn = NnWeightCompression(op); !nn.empty()) ++compression_[nn];
+    if (type.compression) ++compression[op.type];
+    if (neural_network) {
+      if (std::string_view nn = NnWeightCompression(op); !nn.empty()) ++compression[nn];
     }
-    if (weight_op) return;
+    const uint64_t order = next_order++;
+    if (type.weight_op) return;
 
     const ir::TensorType* first = FirstTensorOutput(op);
     ir::DType dt = first ? first->dtype : ir::DType::kUnknown;
-    PrecisionSummary& p = s.precision;
-    if (dt == ir::DType::kFloat16 || dt == ir::DType::kBFloat16) ++p.fp16;
-    else if (dt == ir::DType::kFloat32 || dt == ir::DType::kFloat64) ++p.fp32;
-    else if (dt == ir::DType::kUnknown || dt == ir::DType::kString || ir::IsFloat(dt)) ++p.unknown;
-    else ++p.integer;
+    if (dt == ir::DType::kFloat16 || dt == ir::DType::kBFloat16) ++precision.fp16;
+    else if (dt == ir::DType::kFloat32 || dt == ir::DType::kFloat64) ++precision.fp32;
+    else if (dt == ir::DType::kUnknown || dt == ir::DType::kString || ir::IsFloat(dt)) ++precision.unknown;
+    else ++precision.integer;
 
     for (const auto& out : op.outputs) {
       if (out.type.kind != ir::ValueType::Kind::kTensor) continue;
       std::optional<int64_t> bytes = out.type.tensor.byte_size();
-      if (!bytes || !largest_.WouldKeep(*bytes)) continue;
-      largest_.Add({*function_, op.name.str(), op.type.str(), out.name.str(), out.type.tensor, *bytes});
+      if (!bytes || !largest.WouldKeep(*bytes)) continue;
+      largest.Add({function, op.name.str(), op.type.str(), out.name.str(), out.type.tensor, *bytes}, order);
     }
   }
 
+  // Adds `other`'s counts (ops later in program order than this tally's).
+  void Merge(Tally&& other) {
+    op_count += other.op_count;
+    for (const auto& [type, e] : other.histogram) {
+      auto [it, inserted] = histogram.try_emplace(type, e);
+      if (!inserted) it->second.count += e.count;
+    }
+    for (const auto& [type, n] : other.compression) compression[type] += n;
+    precision.fp16 += other.precision.fp16;
+    precision.fp32 += other.precision.fp32;
+    precision.integer += other.precision.integer;
+    precision.unknown += other.precision.unknown;
+    largest.Merge(std::move(other.largest));
+    next_order = std::max(next_order, other.next_order);
+  }
+
+  size_t op_count = 0;
+  std::unordered_map<std::string_view, TypeEntry> histogram;
+  std::unordered_map<std::string_view, size_t> compression;
+  PrecisionSummary precision;
+  LargestTensors largest;
+  uint64_t next_order;
+};
+
+// Functions with at least this many top-level ops are summarized on several
+// threads: below it, starting them costs more than the walk (about 100 ns an
+// op on a program too big for the caches).
+constexpr size_t kParallelSummaryMinOps = 20000;
+
+class Summarizer {
+ public:
+  Summarizer(const ir::Model& model, const SummaryOptions& options)
+      : model_(model), options_(options), tally_(options.top_intermediates, 0) {}
+
+  void WalkFunctions(ModelSummary& s) {
+    const bool nn = model_.program.version == 0;
+    for (const auto& fn : model_.program.functions) {
+      const size_t before = tally_.op_count;
+      const size_t n = fn.body.ops.size();
+      const size_t wanted = options_.threads != 0              ? options_.threads
+                            : n >= kParallelSummaryMinOps ? UsefulThreads()
+                                                          : 1;
+      const auto threads = static_cast<unsigned>(std::clamp<size_t>(wanted, 1, std::max<size_t>(n, 1)));
+      if (threads <= 1) {
+        ForEachOpInProgramOrder(fn, [&](const ir::Op& op) { tally_.Visit(op, fn.name, nn); });
+      } else {
+        // Contiguous ranges of top-level ops; orders are spaced so that each
+        // range's come after the previous range's (2^40 ops per range).
+        std::vector<Tally> parts;
+        parts.reserve(threads);
+        for (unsigned t = 0; t < threads; ++t) {
+          parts.emplace_back(options_.top_intermediates, tally_.next_order + (uint64_t{t} << 40));
+        }
+        ParallelFor(threads, [&](size_t t) {
+          ForEachOpInProgramOrder(fn.body, n * t / threads, n * (t + 1) / threads,
+                                  [&](const ir::Op& op) { parts[t].Visit(op, fn.name, nn); });
+        });
+        for (Tally& part : parts) tally_.Merge(std::move(part));
+      }
+      s.functions.push_back({fn.name, fn.opset, tally_.op_count - before});
+    }
+  }
+
+  void Finish(ModelSummary& s) {
+    s.op_count = tally_.op_count;
+    s.op_histogram.reserve(tally_.histogram.size());
+    for (const auto& [type, entry] : tally_.histogram) s.op_histogram.push_back({std::string(type), entry.count});
+    auto by_count = [](const auto& a, const auto& b) {
+      return a.count != b.count ? a.count > b.count : a.type < b.type;
+    };
+    std::sort(s.op_histogram.begin(), s.op_histogram.end(), by_count);
+    for (const auto& [type, count] : tally_.compression) {
+      std::string method = type == kNnQuantizedWeights    ? "quantization"
+                           : type == kNnPalettizedWeights ? "palettization"
+                                                          : CompressionMethod(std::string(type));
+      s.compression.push_back({std::string(type), method, count});
+    }
+    std::sort(s.compression.begin(), s.compression.end(), by_count);
+    s.largest_intermediates = tally_.largest.TakeSorted();
+    PrecisionSummary& p = s.precision;
+    p = tally_.precision;
+    p.verdict = p.fp16 && p.fp32 ? "mixed" : p.fp16 ? "fp16" : p.fp32 ? "fp32" : "unknown";
+  }
+
+ private:
   const ir::Model& model_;
-  const std::string* function_ = nullptr;
-  // Keys view strings owned by model_, which outlives the Summarizer.
-  struct TypeEntry {
-    size_t count = 0;
-    bool compression = false;  // a compression op (CompressionMethod)
-    bool weight_op = false;    // IsWeightOp
-  };
-  std::unordered_map<std::string_view, TypeEntry> histogram_;
-  std::unordered_map<std::string_view, size_t> compression_;
-  LargestTensors largest_;
+  const SummaryOptions& options_;
+  Tally tally_;
 };
 
 DeploymentTarget ProgramTarget(const ir::Model& model) {

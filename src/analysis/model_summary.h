@@ -100,6 +100,10 @@ struct ModelSummary {
 
 struct SummaryOptions {
   size_t top_intermediates = 10;
+  // Threads to walk one function's ops with. 0: automatic (one, or up to
+  // UsefulThreads() for a function of 20,000 ops or more). The summary is the
+  // same however many.
+  unsigned threads = 0;
 };
 
 ModelSummary Summarize(const ir::Model& model, const SummaryOptions& options = {});

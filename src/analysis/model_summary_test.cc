@@ -206,6 +206,49 @@ TEST(ModelSummary, PipelineStagesAreSummarisedRecursively) {
   EXPECT_EQ(s.warnings.size(), 1u);
 }
 
+TEST(ModelSummary, IsTheSameWalkedOnOneOrManyThreads) {
+  // 40,000 top-level ops (over the automatic threshold) with many equal sizes,
+  // so that the order of ties decides which tensors are listed.
+  ir::Model m = SmallProgram();
+  ir::Block& body = m.program.functions[0].body;
+  const ir::Block small = body;
+  for (int i = 0; body.ops.size() < 40000; ++i) {
+    for (const ir::Op& op : small.ops) {
+      ir::Op copy = op;
+      copy.name = copy.name + "_" + std::to_string(i);
+      body.ops.push_back(std::move(copy));
+    }
+  }
+  ModelSummary serial = Summarize(m, {.top_intermediates = 25, .threads = 1});
+  for (unsigned threads : {0u, 2u, 3u, 7u}) {
+    ModelSummary parallel = Summarize(m, {.top_intermediates = 25, .threads = threads});
+    EXPECT_EQ(parallel.op_count, serial.op_count);
+    ASSERT_EQ(parallel.functions.size(), 1u);
+    EXPECT_EQ(parallel.functions[0].op_count, serial.op_count);
+    ASSERT_EQ(parallel.op_histogram.size(), serial.op_histogram.size());
+    for (size_t i = 0; i < serial.op_histogram.size(); ++i) {
+      EXPECT_EQ(parallel.op_histogram[i].type, serial.op_histogram[i].type);
+      EXPECT_EQ(parallel.op_histogram[i].count, serial.op_histogram[i].count);
+    }
+    ASSERT_EQ(parallel.compression.size(), serial.compression.size());
+    EXPECT_EQ(parallel.compression[0].count, serial.compression[0].count);
+    EXPECT_EQ(parallel.precision.fp16, serial.precision.fp16);
+    EXPECT_EQ(parallel.precision.fp32, serial.precision.fp32);
+    EXPECT_EQ(parallel.precision.integer, serial.precision.integer);
+    EXPECT_EQ(parallel.precision.verdict, serial.precision.verdict);
+    ASSERT_EQ(parallel.largest_intermediates.size(), 25u);
+    for (size_t i = 0; i < 25; ++i) {
+      EXPECT_EQ(parallel.largest_intermediates[i].op_name, serial.largest_intermediates[i].op_name) << threads << " " << i;
+      EXPECT_EQ(parallel.largest_intermediates[i].bytes, serial.largest_intermediates[i].bytes);
+    }
+  }
+  // Ties rank in program order: the 32 MiB tensors of the first copies.
+  EXPECT_EQ(serial.largest_intermediates[0].op_name, "conv_0");
+  EXPECT_EQ(serial.largest_intermediates[1].op_name, "attn");
+  EXPECT_EQ(serial.largest_intermediates[2].op_name, "inner");
+  EXPECT_EQ(serial.largest_intermediates[3].op_name, "conv_0_0");
+}
+
 TEST(ModelSummary, ModelWithoutProgramHasEmptySections) {
   ir::Model m;
   m.kind = "textClassifier";
