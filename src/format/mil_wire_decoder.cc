@@ -760,6 +760,20 @@ bool Decoder::Operation(std::string_view bytes, size_t off, int block_depth, ir:
         break;
       case field::kOpInputs: {
         if (!ReadLenField(r, k, &v, &voff)) break;
+        if (out->inputs.empty()) {
+          // Writers put an op's inputs one after another: count them so the
+          // list is allocated once. (Grown one by one, each outgrown copy
+          // would stay behind in the arena: its argument's bindings were
+          // allocated after it, so it cannot be extended in place.)
+          WireReader ahead = r;
+          FieldKey next;
+          size_t n = 1;
+          while (ahead.NextField(&next) && next.number == field::kOpInputs && next.type == WireType::kLen) {
+            ++n;
+            ahead.Skip(next);
+          }
+          out->inputs.reserve(n);
+        }
         std::string_view param, name;
         if (CanonicalNamedArgument(v, &param, &name)) {
           ir::Argument& a = out->inputs.emplace_back();
