@@ -8,8 +8,8 @@
 // those into pointer bumps in a few large blocks.
 //
 // ArenaScope makes an arena the calling thread's current one: ArenaVectors
-// constructed on that thread while the scope lives take their storage from
-// it. Readers open a scope around decoding and hand the arena to the Program
+// that first allocate on that thread while the scope lives take their storage
+// from it. Readers open a scope around decoding and hand the arena to the Program
 // they return (ir::Program::storage), which keeps it alive.
 //
 // Not thread-safe: one thread allocates from an arena at a time (parallel
@@ -64,6 +64,15 @@ class Arena {
   static Arena* Current() { return current_; }
 
   static constexpr size_t kMaxBlockBytes = size_t{8} << 20;
+
+  // Huge-page blocks (see NewBlock in arena.cc) of destroyed arenas are kept,
+  // up to this many bytes in all, for the next arena of the process: reading
+  // a large program fills 100 MB of fresh pages, and the kernel zeroing them
+  // was a sixth of the read. 256 MiB by default; 0 returns every kept block to
+  // the system now and keeps none from then on. Thread-safe. Only Linux has
+  // huge-page blocks; elsewhere nothing is kept.
+  static void SetKeptBlockBytesLimit(size_t bytes);
+  static size_t kept_block_bytes();  // bytes kept right now
 
  private:
   friend class ArenaScope;

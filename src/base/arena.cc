@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <mutex>
 #include <new>
+#include <vector>
 
 #if defined(__linux__)
 #include <sys/mman.h>
@@ -21,16 +23,54 @@ Arena::~Arena() {
   }
 }
 
+namespace {
+
+// Freed huge blocks kept for reuse (Arena::SetKeptBlockBytesLimit). Never
+// destroyed, so that arenas destroyed during static destruction still find it
+// and kept blocks stay reachable (not leaks) until exit.
+struct KeptBlocks {
+  std::mutex mu;
+  std::vector<void*> blocks;  // each starts with its Arena BlockHeader-sized bytes field
+  std::vector<size_t> sizes;
+  size_t bytes = 0;
+  size_t limit = size_t{256} << 20;
+};
+
+KeptBlocks& Kept() {
+  static auto* kept = new KeptBlocks;
+  return *kept;
+}
+
+}  // namespace
+
 // Blocks of 2 MiB and more are whole huge pages where the system offers them
 // (Linux transparent huge pages, opted into per mapping with MADV_HUGEPAGE;
 // the default policy is "madvise"). Reading the 200,000-op benchmark program
 // filled ~130 MiB of 4 KiB pages: 15,000 page faults per read and 40% of its
 // time in the kernel on a virtual machine; with huge pages, 11x fewer faults
 // and the read 25% faster (see docs/ir.md). Smaller blocks stay on the heap.
+// A kept block at least as large as asked (the smallest such) is reused first.
 Arena::BlockHeader* Arena::NewBlock(size_t bytes) {
 #if defined(__linux__) && defined(MADV_HUGEPAGE)
   if (bytes >= kHugePageBytes) {
     const size_t rounded = (bytes + kHugePageBytes - 1) & ~(kHugePageBytes - 1);
+    {
+      KeptBlocks& kept = Kept();
+      std::lock_guard<std::mutex> lock(kept.mu);
+      size_t best = kept.blocks.size();
+      for (size_t i = 0; i < kept.blocks.size(); ++i) {
+        if (kept.sizes[i] >= rounded && (best == kept.blocks.size() || kept.sizes[i] < kept.sizes[best])) best = i;
+      }
+      if (best != kept.blocks.size()) {
+        auto* b = static_cast<BlockHeader*>(kept.blocks[best]);
+        b->bytes = kept.sizes[best];
+        b->huge = true;
+        kept.bytes -= kept.sizes[best];
+        kept.blocks.erase(kept.blocks.begin() + static_cast<ptrdiff_t>(best));
+        kept.sizes.erase(kept.sizes.begin() + static_cast<ptrdiff_t>(best));
+        return b;
+      }
+    }
     void* p = nullptr;
     if (posix_memalign(&p, kHugePageBytes, rounded) == 0) {
       madvise(p, rounded, MADV_HUGEPAGE);
@@ -48,11 +88,43 @@ Arena::BlockHeader* Arena::NewBlock(size_t bytes) {
 }
 
 void Arena::FreeBlock(BlockHeader* b) {
-  if (b->huge) {
-    std::free(b);
-  } else {
+  if (!b->huge) {
     ::operator delete(static_cast<void*>(b));
+    return;
   }
+  {
+    KeptBlocks& kept = Kept();
+    std::lock_guard<std::mutex> lock(kept.mu);
+    if (kept.bytes + b->bytes <= kept.limit) {
+      kept.blocks.push_back(b);
+      kept.sizes.push_back(b->bytes);
+      kept.bytes += b->bytes;
+      return;
+    }
+  }
+  std::free(b);
+}
+
+void Arena::SetKeptBlockBytesLimit(size_t bytes) {
+  std::vector<void*> release;
+  {
+    KeptBlocks& kept = Kept();
+    std::lock_guard<std::mutex> lock(kept.mu);
+    kept.limit = bytes;
+    while (kept.bytes > kept.limit) {
+      release.push_back(kept.blocks.back());
+      kept.bytes -= kept.sizes.back();
+      kept.blocks.pop_back();
+      kept.sizes.pop_back();
+    }
+  }
+  for (void* p : release) std::free(p);
+}
+
+size_t Arena::kept_block_bytes() {
+  KeptBlocks& kept = Kept();
+  std::lock_guard<std::mutex> lock(kept.mu);
+  return kept.bytes;
 }
 
 void* Arena::AllocateSlow(size_t bytes, size_t align) {

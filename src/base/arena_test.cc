@@ -81,6 +81,43 @@ TEST(Arena, BlocksOfHugePageSizeAreWholeAndWritable) {
   EXPECT_EQ(arena.bytes_reserved(), before);
 }
 
+TEST(Arena, HugeBlocksOfDestroyedArenasAreKeptForTheNextUpToTheLimit) {
+#if defined(__linux__)
+  Arena::SetKeptBlockBytesLimit(0);  // start from none kept
+  EXPECT_EQ(Arena::kept_block_bytes(), 0u);
+  Arena::SetKeptBlockBytesLimit(size_t{16} << 20);
+  char* first;
+  {
+    Arena a(4096);
+    first = static_cast<char*>(a.Allocate(size_t{3} << 20, 64));
+    std::memset(first, 1, size_t{3} << 20);
+  }
+  EXPECT_EQ(Arena::kept_block_bytes(), size_t{4} << 20) << "3 MiB and the header round up to 4 MiB";
+  {
+    Arena b(4096);
+    char* again = static_cast<char*>(b.Allocate(size_t{3} << 20, 64));
+    EXPECT_EQ(again, first) << "the kept block is reused";
+    EXPECT_EQ(Arena::kept_block_bytes(), 0u);
+    std::memset(again, 2, size_t{3} << 20);  // reused memory is writable as any
+    // A request larger than any kept block gets a fresh one.
+    char* big = static_cast<char*>(b.Allocate(size_t{10} << 20, 64));
+    std::memset(big, 3, size_t{10} << 20);
+  }
+  // Both blocks (4 + 12 MiB) fit the 16 MiB limit; a third does not.
+  EXPECT_EQ(Arena::kept_block_bytes(), size_t{16} << 20);
+  { Arena c(size_t{2} << 20); c.Allocate(size_t{5} << 20, 8); c.Allocate(size_t{5} << 20, 8); }
+  EXPECT_LE(Arena::kept_block_bytes(), size_t{16} << 20);
+  Arena::SetKeptBlockBytesLimit(0);
+  EXPECT_EQ(Arena::kept_block_bytes(), 0u);
+  { Arena d(4096); d.Allocate(size_t{3} << 20, 8); }
+  EXPECT_EQ(Arena::kept_block_bytes(), 0u) << "limit 0 keeps nothing";
+  Arena::SetKeptBlockBytesLimit(size_t{256} << 20);
+#else
+  { Arena a(4096); a.Allocate(size_t{3} << 20, 64); }
+  EXPECT_EQ(Arena::kept_block_bytes(), 0u);
+#endif
+}
+
 TEST(Arena, OnlyTheLastAllocationExtendsInPlace) {
   Arena arena(4096);
   void* a = arena.Allocate(64, 8);

@@ -9,7 +9,7 @@ namespace anepilot::format {
 double HalfBitsToDouble(uint16_t h) {
   // Exact: every fp16 value is a double. Built from bits rather than with
   // ldexp, which was 3% of reading a program of small fp16 constants.
-  const uint64_t sign = uint64_t{h >> 15} << 63;
+  const uint64_t sign = static_cast<uint64_t>(h >> 15) << 63;
   const uint64_t exp = (h >> 10) & 0x1f, mant = h & 0x3ff;
   double v;
   if (exp == 0) {
