@@ -31,9 +31,11 @@ struct ReadOptions {
   // Check every blob reference's header (sentinel, dtype, size, offset)
   // against the weight file when the file is present.
   bool verify_weights = true;
-  // Threads that may decode a large ML Program's operations (0: automatic,
-  // one per hardware thread (at most 8) for top-level blocks of 256 KiB or
-  // more; 1: the calling thread only). The IR is the same whatever the count.
+  // Threads that may decode a large ML Program's operations and check its
+  // blob references (0: automatic, one per hardware thread (at most 8) for
+  // top-level blocks of 256 KiB or more and for 8,192 or more references;
+  // 1: the calling thread only). The IR, the weights report and any error
+  // are the same whatever the count.
   unsigned decode_threads = 0;
 };
 

@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "base/parallel_for.h"
 #include "format/blob_storage.h"
 
 namespace anepilot::format {
@@ -55,8 +56,24 @@ struct BlobUses {
   }
 };
 
+void CollectOps(const ir::Block& block, size_t begin, size_t end, const std::string& fn, BlobUses* uses);
+
 void CollectBlock(const ir::Block& block, const std::string& fn, BlobUses* uses) {
-  for (const ir::Op& op : block.ops) {
+  CollectOps(block, 0, block.ops.size(), fn, uses);
+}
+
+// Programs with at least this many top-level ops in a function, or this many
+// references to one file, are walked and checked on several threads.
+constexpr size_t kParallelMinItems = 8192;
+
+unsigned ThreadsFor(size_t items, unsigned threads_option) {
+  if (threads_option == 1 || items < kParallelMinItems) return 1;
+  return threads_option == 0 ? UsefulThreads() : threads_option;
+}
+
+void CollectOps(const ir::Block& block, size_t begin, size_t end, const std::string& fn, BlobUses* uses) {
+  for (size_t i = begin; i < end; ++i) {
+    const ir::Op& op = block.ops[i];
     for (const auto& [key, c] : op.attributes) uses->Add(c, fn, op);
     for (const ir::Argument& arg : op.inputs) {
       for (const ir::Binding& b : arg.bindings) {
@@ -67,9 +84,29 @@ void CollectBlock(const ir::Block& block, const std::string& fn, BlobUses* uses)
   }
 }
 
-void CollectModel(const ir::Model& model, BlobUses* uses) {
-  for (const ir::Function& fn : model.program.functions) CollectBlock(fn.body, fn.name, uses);
-  for (const ir::Model& stage : model.stages) CollectModel(stage, uses);
+// Large function bodies are split into ranges of ops collected on their own
+// threads; the lists are joined in range order, so each file's uses stay in
+// program order (the first bad reference reported is the first in the file).
+void CollectModel(const ir::Model& model, unsigned threads_option, BlobUses* uses) {
+  for (const ir::Function& fn : model.program.functions) {
+    const size_t n = fn.body.ops.size();
+    const unsigned threads = ThreadsFor(n, threads_option);
+    if (threads <= 1) {
+      CollectBlock(fn.body, fn.name, uses);
+      continue;
+    }
+    std::vector<BlobUses> parts(threads, BlobUses{uses->model_dir, {}, {}, nullptr, nullptr});
+    ParallelFor(threads, [&](size_t t) {
+      CollectOps(fn.body, n * t / threads, n * (t + 1) / threads, fn.name, &parts[t]);
+    });
+    for (BlobUses& part : parts) {
+      for (auto& [path, list] : part.by_file) {
+        std::vector<BlobUse>& into = uses->by_file[path];
+        into.insert(into.end(), list.begin(), list.end());
+      }
+    }
+  }
+  for (const ir::Model& stage : model.stages) CollectModel(stage, threads_option, uses);
 }
 
 // Bytes the declared tensor occupies, when its shape is fully known and the
@@ -104,6 +141,31 @@ bool InsideFolder(const std::string& path, const std::string& folder) {
   return !rel.empty() && *rel.begin() != "..";
 }
 
+// The size of the blob `use` refers to in `file` (at `path`). With
+// verify_weights, its header is checked against the constant's declared type
+// (an error names the file, offset and op); without, an unreadable header
+// falls back to the declared size. Safe to call from several threads.
+Result<uint64_t> BlobBytes(const BlobFile& file, const BlobUse& use, const std::string& path,
+                           const ReadOptions& options) {
+  const ir::Constant& c = *use.constant;
+  const uint64_t offset = c.blob->offset;
+  BlobExpectation expect;
+  if (c.type.kind == ir::ValueType::Kind::kTensor) {
+    expect.dtype = c.type.tensor.dtype;
+    expect.size_bytes = ExpectedBytes(c.type.tensor);
+  }
+  if (!options.verify_weights) {
+    Result<BlobHeader> header = file.HeaderAt(offset);
+    return header.ok() ? header->size_bytes : expect.size_bytes.value_or(0);
+  }
+  Result<BlobHeader> header = file.Check(offset, expect);
+  if (!header.ok()) {
+    return CorruptWeights(fmt::format("{}: blob at offset {} (op {}/{}): {}", path, offset, *use.function,
+                                      use.op_name(), header.status().message()));
+  }
+  return header->size_bytes;
+}
+
 }  // namespace
 
 std::string ResolveBlobPath(std::string_view written, const std::string& model_dir) {
@@ -117,7 +179,7 @@ std::string ResolveBlobPath(std::string_view written, const std::string& model_d
 Status VerifyBlobReferences(ir::Model* model, const std::string& model_dir,
                             const ReadOptions& options) {
   BlobUses collected{model_dir, {}, {}, nullptr, nullptr};
-  CollectModel(*model, &collected);
+  CollectModel(*model, options.decode_threads, &collected);
   const auto& uses = collected.by_file;
   ir::WeightsInfo& w = model->weights;
   if (uses.empty()) return Status::Ok();
@@ -154,27 +216,27 @@ Status VerifyBlobReferences(ir::Model* model, const std::string& model_dir,
     if (w.path.empty()) w.path = path;
     ANEPILOT_ASSIGN_OR_RETURN(BlobFile file, BlobFile::Open(path));
     w.file_bytes += file.size();
-    for (const BlobUse& use : file_uses) {
-      const ir::Constant& c = *use.constant;
-      uint64_t offset = c.blob->offset;
-      BlobExpectation expect;
-      if (c.type.kind == ir::ValueType::Kind::kTensor) {
-        expect.dtype = c.type.tensor.dtype;
-        expect.size_bytes = ExpectedBytes(c.type.tensor);
+    // Each use's blob size (checked when verify_weights), on several threads
+    // for many uses; then summed once per distinct offset, in order.
+    std::vector<uint64_t> sizes(file_uses.size());
+    const unsigned threads = ThreadsFor(file_uses.size(), options.decode_threads);
+    std::vector<std::pair<size_t, Status>> failures(threads, {SIZE_MAX, Status::Ok()});
+    ParallelFor(threads, [&](size_t t) {
+      const size_t end = file_uses.size() * (t + 1) / threads;
+      for (size_t i = file_uses.size() * t / threads; i < end; ++i) {
+        Result<uint64_t> bytes = BlobBytes(file, file_uses[i], path, options);
+        if (!bytes.ok()) {
+          failures[t] = {i, bytes.status()};
+          return;
+        }
+        sizes[i] = *bytes;
       }
-      if (!options.verify_weights) {
-        Result<BlobHeader> header = file.HeaderAt(offset);
-        uint64_t bytes = header.ok() ? header->size_bytes : expect.size_bytes.value_or(0);
-        if (first_use(offset)) w.referenced_bytes += bytes;
-        continue;
-      }
-      Result<BlobHeader> header = file.Check(offset, expect);
-      if (!header.ok()) {
-        return CorruptWeights(fmt::format("{}: blob at offset {} (op {}/{}): {}", path, offset,
-                                          *use.function, use.op_name(),
-                                          header.status().message()));
-      }
-      if (first_use(offset)) w.referenced_bytes += header->size_bytes;
+    });
+    for (auto& [index, status] : failures) {  // ranges in order: the first failure is the earliest use
+      if (index != SIZE_MAX) return status;
+    }
+    for (size_t i = 0; i < file_uses.size(); ++i) {
+      if (first_use(file_uses[i].constant->blob->offset)) w.referenced_bytes += sizes[i];
     }
   }
 

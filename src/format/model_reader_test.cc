@@ -188,6 +188,59 @@ TEST_F(ReadModelCorruptWeights, NotAWeightFile) {
   EXPECT_TRUE(Contains(s.message(), "too short for the 64-byte blob storage header")) << s.message();
 }
 
+// A compiled model with `n` consts, each a blob of fp16[4] in weights/weight.bin
+// (every tenth const shares the previous one's blob). Returns each const's offset.
+std::vector<uint64_t> WriteManyBlobModel(const fs::path& dir, int n) {
+  format::testing::WeightFileBuilder weights;
+  std::vector<uint64_t> offsets;
+  std::string mil = "program(1.0)\n{\n  func main<ios16>(tensor<fp16, [4]> x) {\n";
+  for (int i = 0; i < n; ++i) {
+    offsets.push_back(i % 10 == 9 ? offsets.back() : weights.AddBlob(/*fp16*/ 1, 8));
+    mil += "    tensor<fp16, [4]> w" + std::to_string(i) + " = const()[name = tensor<string, []>(\"w" +
+           std::to_string(i) + "\"), val = tensor<fp16, [4]>(BLOBFILE(path = tensor<string, []>(" +
+           "\"@model_path/weights/weight.bin\"), offset = tensor<uint64, []>(" + std::to_string(offsets.back()) +
+           ")))];\n";
+  }
+  mil += "  } -> (w0);\n}\n";
+  WriteFile(dir / "model.mil", mil);
+  WriteFile(dir / "weights/weight.bin", weights.bytes());
+  return offsets;
+}
+
+TEST(ReadModelWeights, ManyReferencesReadAndFailTheSameOnOneOrManyThreads) {
+  // 12,000 references: over the count at which they are collected and checked
+  // on several threads.
+  fs::path dir = fs::path(anepilot::testing::ScratchDir("many-blobs")) / "many.mlmodelc";
+  const std::vector<uint64_t> offsets = WriteManyBlobModel(dir, 12000);
+  ReadOptions serial, parallel;
+  serial.decode_threads = 1;
+  parallel.decode_threads = 4;
+  auto a = ReadModel(dir.string(), serial);
+  auto b = ReadModel(dir.string(), parallel);
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  ASSERT_TRUE(b.ok()) << b.status().ToString();
+  EXPECT_EQ(a->weights.state, WeightsInfo::State::kPresent);
+  EXPECT_EQ(a->weights.blob_count, 10800u);  // distinct offsets
+  EXPECT_EQ(a->weights.referenced_bytes, 10800u * 8);
+  EXPECT_EQ(b->weights.blob_count, a->weights.blob_count);
+  EXPECT_EQ(b->weights.referenced_bytes, a->weights.referenced_bytes);
+
+  // Two bad headers: the error names the earlier reference, however many threads.
+  auto bytes = ReadFileToString((dir / "weights/weight.bin").string());
+  ASSERT_TRUE(bytes.ok());
+  std::string bad = *bytes;
+  bad[offsets[7001]] = 0;
+  bad[offsets[11003]] = 0;
+  WriteFile(dir / "weights/weight.bin", bad);
+  Status s1 = ReadModel(dir.string(), serial).status();
+  Status s4 = ReadModel(dir.string(), parallel).status();
+  EXPECT_EQ(s1.code(), StatusCode::kCorruptWeights);
+  EXPECT_TRUE(Contains(s1.message(), "blob at offset " + std::to_string(offsets[7001]) + " (op main/w7001)"))
+      << s1.message();
+  EXPECT_EQ(s4.message(), s1.message());
+  fs::remove_all(dir);
+}
+
 TEST(ReadModelBadInput, MilSyntaxError) {
   fs::path dir = fs::path(anepilot::testing::ScratchDir("milerror")) / "bad.mlmodelc";
   WriteFile(dir / "model.mil",
