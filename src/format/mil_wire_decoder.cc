@@ -628,28 +628,11 @@ bool Decoder::Block(std::string_view bytes, size_t off, int depth, int block_dep
   FieldKey k;
   std::string_view v;
   size_t voff = 0;
-  // A large top-level block collects its operations and decodes them after
-  // its other fields, in parallel.
-  std::vector<OpBytes> deferred;
-  bool parallel = false;
-  if (decode_ops) {
-    // Count the operations first (a skip over length prefixes) so the op
-    // vector is allocated once.
-    WireReader counter(bytes, off);
-    size_t n = 0;
-    while (counter.NextField(&k)) {
-      if (k.number == field::kBlockOperations && k.type == WireType::kLen) ++n;
-      counter.Skip(k);
-    }
-    parallel = block_depth == 0 && threads_ > 1 && n >= kParallelMinOps &&
-               (!automatic_ || bytes.size() >= kParallelMinBytes);
-    if (parallel) {
-      deferred.reserve(n);
-    } else {
-      out->ops.reserve(n);
-    }
-  }
-  int op_index = 0;
+  // One pass over the block's fields decodes its inputs and outputs and
+  // collects where its operations are; the operations are decoded afterwards,
+  // into an op list allocated once, on several threads for a large top-level
+  // block.
+  std::vector<OpBytes> op_bytes;
   while (r.NextField(&k)) {
     switch (k.number) {
       case field::kBlockInputs:
@@ -661,19 +644,7 @@ bool Decoder::Block(std::string_view bytes, size_t off, int depth, int block_dep
         if (ReadLenField(r, k, &v, &voff)) out->outputs.emplace_back(v);
         break;
       case field::kBlockOperations:
-        if (!ReadLenField(r, k, &v, &voff) || !decode_ops) break;
-        if (parallel) {
-          deferred.push_back({v, voff});
-          break;
-        }
-        {
-          const int saved_index = op_index_, saved_depth = block_depth_;
-          op_index_ = op_index++;
-          block_depth_ = block_depth;
-          if (!Operation(v, voff, block_depth, &out->ops.emplace_back())) return false;
-          op_index_ = saved_index;
-          block_depth_ = saved_depth;
-        }
+        if (ReadLenField(r, k, &v, &voff) && decode_ops) op_bytes.push_back({v, voff});
         break;
       case field::kBlockAttributes: {
         if (ReadLenField(r, k, &v, &voff) && !IgnoredValueEntry(v, voff, depth - 1)) return false;
@@ -685,7 +656,20 @@ bool Decoder::Block(std::string_view bytes, size_t off, int depth, int block_dep
     }
   }
   if (!Finish(r)) return false;
-  return !parallel || OperationsInParallel(deferred, out);
+  const size_t n = op_bytes.size();
+  if (block_depth == 0 && threads_ > 1 && n >= kParallelMinOps && (!automatic_ || bytes.size() >= kParallelMinBytes)) {
+    return OperationsInParallel(op_bytes, out);
+  }
+  out->ops.reserve(n);
+  const int saved_index = op_index_, saved_depth = block_depth_;
+  block_depth_ = block_depth;
+  for (size_t i = 0; i < n; ++i) {
+    op_index_ = static_cast<int>(i);
+    if (!Operation(op_bytes[i].bytes, op_bytes[i].offset, block_depth, &out->ops.emplace_back())) return false;
+  }
+  op_index_ = saved_index;
+  block_depth_ = saved_depth;
+  return true;
 }
 
 bool Decoder::OperationsInParallel(const std::vector<OpBytes>& ops, ir::Block* out) {
