@@ -30,8 +30,8 @@ namespace {
 // and kept blocks stay reachable (not leaks) until exit.
 struct KeptBlocks {
   std::mutex mu;
-  std::vector<void*> blocks;  // each starts with its Arena BlockHeader-sized bytes field
-  std::vector<size_t> sizes;
+  std::vector<void*> blocks;  // as FreeBlock got them (huge, from posix_memalign)
+  std::vector<size_t> sizes;  // sizes[i]: bytes of blocks[i]
   size_t bytes = 0;
   size_t limit = size_t{256} << 20;
 };

@@ -199,7 +199,7 @@ TEST(ArenaVector, TakesStorageFromTheArenaCurrentAtItsFirstAllocation) {
   EXPECT_EQ(made_outside_filled_inside.arena(), &arena);
   EXPECT_EQ(made_outside_filled_inside[100], Long(99));
   ArenaVector<std::string> heap;
-  heap.reserve(0);  // storage of no elements still has a header
+  heap.reserve(0);  // allocates nothing: still no arena, and later growth is on the heap
   EXPECT_EQ(heap.arena(), nullptr);
   heap.push_back(Long(3));
   EXPECT_EQ(heap[0], Long(3));
