@@ -220,11 +220,13 @@ Status VerifyBlobReferences(ir::Model* model, const std::string& model_dir,
     // for many uses; then summed once per distinct offset, in order.
     std::vector<uint64_t> sizes(file_uses.size());
     const unsigned threads = ThreadsFor(file_uses.size(), options.decode_threads);
+    const std::vector<BlobUse>& list = file_uses;  // lambdas cannot capture bindings before clang 16
+    const std::string& file_path = path;
     std::vector<std::pair<size_t, Status>> failures(threads, {SIZE_MAX, Status::Ok()});
     ParallelFor(threads, [&](size_t t) {
-      const size_t end = file_uses.size() * (t + 1) / threads;
-      for (size_t i = file_uses.size() * t / threads; i < end; ++i) {
-        Result<uint64_t> bytes = BlobBytes(file, file_uses[i], path, options);
+      const size_t end = list.size() * (t + 1) / threads;
+      for (size_t i = list.size() * t / threads; i < end; ++i) {
+        Result<uint64_t> bytes = BlobBytes(file, list[i], file_path, options);
         if (!bytes.ok()) {
           failures[t] = {i, bytes.status()};
           return;
