@@ -208,7 +208,9 @@ struct Tally {
     if (neural_network) {
       if (std::string_view nn = NnWeightCompression(op); !nn.empty()) ++compression[nn];
     }
-    const uint64_t order = next_order++;
+    // One position per output, so that equal outputs of one op keep their order too.
+    const uint64_t order = next_order;
+    next_order += 1 + op.outputs.size();
     if (type.weight_op) return;
 
     const ir::TensorType* first = FirstTensorOutput(op);
@@ -218,11 +220,12 @@ struct Tally {
     else if (dt == ir::DType::kUnknown || dt == ir::DType::kString || ir::IsFloat(dt)) ++precision.unknown;
     else ++precision.integer;
 
-    for (const auto& out : op.outputs) {
+    for (size_t i = 0; i < op.outputs.size(); ++i) {
+      const ir::Value& out = op.outputs[i];
       if (out.type.kind != ir::ValueType::Kind::kTensor) continue;
       std::optional<int64_t> bytes = out.type.tensor.byte_size();
       if (!bytes || !largest.WouldKeep(*bytes)) continue;
-      largest.Add({function, op.name.str(), op.type.str(), out.name.str(), out.type.tensor, *bytes}, order);
+      largest.Add({function, op.name.str(), op.type.str(), out.name.str(), out.type.tensor, *bytes}, order + i);
     }
   }
 
@@ -273,7 +276,7 @@ class Summarizer {
         ForEachOpInProgramOrder(fn, [&](const ir::Op& op) { tally_.Visit(op, fn.name, nn); });
       } else {
         // Contiguous ranges of top-level ops; orders are spaced so that each
-        // range's come after the previous range's (2^40 ops per range).
+        // range's come after the previous range's (2^40 positions per range).
         std::vector<Tally> parts;
         parts.reserve(threads);
         for (unsigned t = 0; t < threads; ++t) {

@@ -110,6 +110,21 @@ TEST(ModelSummary, LargestIntermediatesExcludeWeightsAndAreOrdered) {
   EXPECT_EQ(s.largest_intermediates[2].op_name, "inner");
 }
 
+TEST(ModelSummary, EqualOutputsOfOneOpKeepTheirOrder) {
+  ir::Model m = SmallProgram();
+  ir::Op split = MakeOp("split", "split_0", DType::kFloat16, {1, 64, 512, 512});  // 32 MiB each
+  for (const char* name : {"part_b", "part_c", "part_d"}) {
+    split.outputs.push_back(TensorValue(name, DType::kFloat16, {1, 64, 512, 512}));
+  }
+  m.program.functions[0].body.ops.insert(m.program.functions[0].body.ops.begin(), split);
+  for (size_t top : {2u, 3u, 4u, 6u}) {
+    ModelSummary s = Summarize(m, {.top_intermediates = top, .threads = 1});
+    const std::vector<std::string> want = {"split_0_out", "part_b", "part_c", "part_d", "conv_0_out", "attn_out"};
+    ASSERT_EQ(s.largest_intermediates.size(), top);
+    for (size_t i = 0; i < top; ++i) EXPECT_EQ(s.largest_intermediates[i].value, want[i]) << top << " " << i;
+  }
+}
+
 TEST(ModelSummary, UnknownShapesAreNotRanked) {
   ir::Model m = SmallProgram();
   auto& ops = m.program.functions[0].body.ops;
