@@ -1,6 +1,6 @@
 #include "analysis/model_summary.h"
 
-#include "analysis/op_walk.h"
+#include "ir/op_walk.h"
 #include "base/parallel_for.h"
 
 #include <algorithm>
@@ -273,7 +273,7 @@ class Summarizer {
                                                           : 1;
       const auto threads = static_cast<unsigned>(std::clamp<size_t>(wanted, 1, std::max<size_t>(n, 1)));
       if (threads <= 1) {
-        ForEachOpInProgramOrder(fn, [&](const ir::Op& op) { tally_.Visit(op, fn.name, nn); });
+        ir::ForEachOpInProgramOrder(fn, [&](const ir::Op& op) { tally_.Visit(op, fn.name, nn); });
       } else {
         // Contiguous ranges of top-level ops; orders are spaced so that each
         // range's come after the previous range's (2^40 positions per range).
@@ -282,9 +282,8 @@ class Summarizer {
         for (unsigned t = 0; t < threads; ++t) {
           parts.emplace_back(options_.top_intermediates, tally_.next_order + (uint64_t{t} << 40));
         }
-        ParallelFor(threads, [&](size_t t) {
-          ForEachOpInProgramOrder(fn.body, n * t / threads, n * (t + 1) / threads,
-                                  [&](const ir::Op& op) { parts[t].Visit(op, fn.name, nn); });
+        ParallelForRanges(n, threads, [&](size_t t, size_t begin, size_t end) {
+          ir::ForEachOpInProgramOrder(fn.body, begin, end, [&](const ir::Op& op) { parts[t].Visit(op, fn.name, nn); });
         });
         for (Tally& part : parts) tally_.Merge(std::move(part));
       }

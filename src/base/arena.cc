@@ -30,8 +30,7 @@ namespace {
 // and kept blocks stay reachable (not leaks) until exit.
 struct KeptBlocks {
   std::mutex mu;
-  std::vector<void*> blocks;  // as FreeBlock got them (huge, from posix_memalign)
-  std::vector<size_t> sizes;  // sizes[i]: bytes of blocks[i]
+  std::vector<void*> blocks;  // Arena::BlockHeaders as FreeBlock got them (huge; `bytes` says their size)
   size_t bytes = 0;
   size_t limit = size_t{256} << 20;
 };
@@ -57,17 +56,15 @@ Arena::BlockHeader* Arena::NewBlock(size_t bytes) {
     {
       KeptBlocks& kept = Kept();
       std::lock_guard<std::mutex> lock(kept.mu);
-      size_t best = kept.blocks.size();
-      for (size_t i = 0; i < kept.blocks.size(); ++i) {
-        if (kept.sizes[i] >= rounded && (best == kept.blocks.size() || kept.sizes[i] < kept.sizes[best])) best = i;
+      auto size_of = [](void* block) { return static_cast<BlockHeader*>(block)->bytes; };
+      auto best = kept.blocks.end();
+      for (auto it = kept.blocks.begin(); it != kept.blocks.end(); ++it) {
+        if (size_of(*it) >= rounded && (best == kept.blocks.end() || size_of(*it) < size_of(*best))) best = it;
       }
-      if (best != kept.blocks.size()) {
-        auto* b = static_cast<BlockHeader*>(kept.blocks[best]);
-        b->bytes = kept.sizes[best];
-        b->huge = true;
-        kept.bytes -= kept.sizes[best];
-        kept.blocks.erase(kept.blocks.begin() + static_cast<ptrdiff_t>(best));
-        kept.sizes.erase(kept.sizes.begin() + static_cast<ptrdiff_t>(best));
+      if (best != kept.blocks.end()) {
+        auto* b = static_cast<BlockHeader*>(*best);
+        kept.bytes -= b->bytes;
+        kept.blocks.erase(best);
         return b;
       }
     }
@@ -97,7 +94,6 @@ void Arena::FreeBlock(BlockHeader* b) {
     std::lock_guard<std::mutex> lock(kept.mu);
     if (kept.bytes + b->bytes <= kept.limit) {
       kept.blocks.push_back(b);
-      kept.sizes.push_back(b->bytes);
       kept.bytes += b->bytes;
       return;
     }
@@ -113,9 +109,8 @@ void Arena::SetKeptBlockBytesLimit(size_t bytes) {
     kept.limit = bytes;
     while (kept.bytes > kept.limit) {
       release.push_back(kept.blocks.back());
-      kept.bytes -= kept.sizes.back();
+      kept.bytes -= static_cast<BlockHeader*>(kept.blocks.back())->bytes;
       kept.blocks.pop_back();
-      kept.sizes.pop_back();
     }
   }
   for (void* p : release) std::free(p);

@@ -115,4 +115,8 @@ void ParallelFor(size_t count, const std::function<void(size_t)>& fn) {
   Pool::Get().Run(count, fn);
 }
 
+void ParallelForRanges(size_t n, unsigned parts, const std::function<void(size_t, size_t, size_t)>& fn) {
+  ParallelFor(parts, [&](size_t part) { fn(part, n * part / parts, n * (part + 1) / parts); });
+}
+
 }  // namespace anepilot

@@ -25,6 +25,11 @@ inline constexpr unsigned kMaxPoolThreads = 7;
 
 void ParallelFor(size_t count, const std::function<void(size_t)>& fn);
 
+// Splits [0, n) into `parts` contiguous ranges of nearly equal length, in
+// order, and calls fn(part, begin, end) for each as ParallelFor does. Callers
+// that merge per-part results in part order keep the sequential order.
+void ParallelForRanges(size_t n, unsigned parts, const std::function<void(size_t, size_t, size_t)>& fn);
+
 // Threads worth using on this machine: hardware threads, at least 1, at most
 // kMaxPoolThreads + 1.
 unsigned UsefulThreads();

@@ -1,6 +1,6 @@
 #include "cli/inspect_json.h"
 
-#include "analysis/op_walk.h"
+#include "ir/op_walk.h"
 
 #include <string>
 #include <vector>
@@ -112,7 +112,7 @@ Json OutputToJson(const ir::Value& v) {
 Json OpsToJson(const ir::Model& model) {
   Json ops = Json::array();
   for (const auto& fn : model.program.functions) {
-    analysis::ForEachOpInProgramOrder(fn, [&](const ir::Op& op) {
+    ir::ForEachOpInProgramOrder(fn, [&](const ir::Op& op) {
       Json outputs = Json::array();
       for (const auto& out : op.outputs) outputs.push_back(OutputToJson(out));
       ops.push_back({{"function", fn.name}, {"type", op.type}, {"name", op.name},

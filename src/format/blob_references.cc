@@ -12,6 +12,7 @@
 
 #include "base/parallel_for.h"
 #include "format/blob_storage.h"
+#include "ir/op_walk.h"
 
 namespace anepilot::format {
 
@@ -56,12 +57,6 @@ struct BlobUses {
   }
 };
 
-void CollectOps(const ir::Block& block, size_t begin, size_t end, const std::string& fn, BlobUses* uses);
-
-void CollectBlock(const ir::Block& block, const std::string& fn, BlobUses* uses) {
-  CollectOps(block, 0, block.ops.size(), fn, uses);
-}
-
 // Programs with at least this many top-level ops in a function, or this many
 // references to one file, are walked and checked on several threads.
 constexpr size_t kParallelMinItems = 8192;
@@ -71,17 +66,17 @@ unsigned ThreadsFor(size_t items, unsigned threads_option) {
   return threads_option == 0 ? UsefulThreads() : threads_option;
 }
 
+// Adds the blob references of ops [begin, end) of `block` and of the ops
+// nested in them, in program order.
 void CollectOps(const ir::Block& block, size_t begin, size_t end, const std::string& fn, BlobUses* uses) {
-  for (size_t i = begin; i < end; ++i) {
-    const ir::Op& op = block.ops[i];
+  ir::ForEachOpInProgramOrder(block, begin, end, [&](const ir::Op& op) {
     for (const auto& [key, c] : op.attributes) uses->Add(c, fn, op);
     for (const ir::Argument& arg : op.inputs) {
       for (const ir::Binding& b : arg.bindings) {
         if (b.constant) uses->Add(*b.constant, fn, op);
       }
     }
-    for (const ir::Block& nested : op.blocks) CollectBlock(nested, fn, uses);
-  }
+  });
 }
 
 // Large function bodies are split into ranges of ops collected on their own
@@ -92,12 +87,12 @@ void CollectModel(const ir::Model& model, unsigned threads_option, BlobUses* use
     const size_t n = fn.body.ops.size();
     const unsigned threads = ThreadsFor(n, threads_option);
     if (threads <= 1) {
-      CollectBlock(fn.body, fn.name, uses);
+      CollectOps(fn.body, 0, n, fn.name, uses);
       continue;
     }
     std::vector<BlobUses> parts(threads, BlobUses{uses->model_dir, {}, {}, nullptr, nullptr});
-    ParallelFor(threads, [&](size_t t) {
-      CollectOps(fn.body, n * t / threads, n * (t + 1) / threads, fn.name, &parts[t]);
+    ParallelForRanges(n, threads, [&](size_t t, size_t begin, size_t end) {
+      CollectOps(fn.body, begin, end, fn.name, &parts[t]);
     });
     for (BlobUses& part : parts) {
       for (auto& [path, list] : part.by_file) {
@@ -223,9 +218,8 @@ Status VerifyBlobReferences(ir::Model* model, const std::string& model_dir,
     const std::vector<BlobUse>& list = file_uses;  // lambdas cannot capture bindings before clang 16
     const std::string& file_path = path;
     std::vector<std::pair<size_t, Status>> failures(threads, {SIZE_MAX, Status::Ok()});
-    ParallelFor(threads, [&](size_t t) {
-      const size_t end = list.size() * (t + 1) / threads;
-      for (size_t i = list.size() * t / threads; i < end; ++i) {
+    ParallelForRanges(list.size(), threads, [&](size_t t, size_t begin, size_t end) {
+      for (size_t i = begin; i < end; ++i) {
         Result<uint64_t> bytes = BlobBytes(file, list[i], file_path, options);
         if (!bytes.ok()) {
           failures[t] = {i, bytes.status()};
