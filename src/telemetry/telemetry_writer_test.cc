@@ -179,9 +179,14 @@ TEST(TelemetryKill, AKilledWriterLosesAtMostTheLineInFlight) {
   for (int round = 0; round < 5; ++round) {
     std::string dir = FreshDir("telemetry-kill-" + std::to_string(round));
     fs::create_directories(dir);
+    // The writer says when event 200 is written, so the kill comes after at
+    // least that many however slow the machine (sanitizers, load).
+    int ready[2];
+    ASSERT_EQ(::pipe(ready), 0);
     pid_t pid = ::fork();
     ASSERT_GE(pid, 0);
     if (pid == 0) {
+      ::close(ready[0]);
       TelemetryWriterOptions o;
       o.dir = dir;
       o.max_file_bytes = 256 * 1024;
@@ -191,14 +196,20 @@ TEST(TelemetryKill, AKilledWriterLosesAtMostTheLineInFlight) {
       std::atomic<int64_t> next{0};
       auto loop = [&] {
         while (true) {
-          if (!(*w)->Write(Numbered(next.fetch_add(1))).ok()) ::_exit(3);
+          const int64_t n = next.fetch_add(1);
+          if (!(*w)->Write(Numbered(n)).ok()) ::_exit(3);
+          if (n == 200 && ::write(ready[1], "r", 1) != 1) ::_exit(4);
         }
       };
       std::thread other(loop);
       loop();
     }
     // Let it write for a while, then kill it mid-stream.
-    ::usleep(static_cast<useconds_t>(30000 + round * 17000));
+    ::close(ready[1]);
+    char byte = 0;
+    ASSERT_EQ(::read(ready[0], &byte, 1), 1) << "the writer stopped before event 200";
+    ::close(ready[0]);
+    ::usleep(static_cast<useconds_t>(round * 17000));
     ASSERT_EQ(::kill(pid, SIGKILL), 0);
     int status = 0;
     ::waitpid(pid, &status, 0);
