@@ -4,6 +4,9 @@
 #
 #   bench/inspect_bench.sh [BUILD_DIR]        (default: build; needs anepilot + anepilot_inspect_bench built)
 #
+# Before timing a model, inspect_same_summary.py checks that both sides
+# computed the same summary (op histogram, precision, weights, largest
+# tensors, IO, ...).
 # Models: faceapp-problem1 from the shared corpus (2,385 ops) and a generated
 # ML Program of 200,000 ops (bench/inspect_make_large_model.py, written once
 # into BUILD_DIR/bench/, not committed).
@@ -58,6 +61,11 @@ rows=()
 for model in "${models[@]}"; do
   name="$(basename "$model")"
   if [[ "$model" == "$large" ]]; then n_cpp=5; n_py=3; runs=5; else n_cpp=200; n_py=20; runs=50; fi
+  # Both sides must have computed the same summary, or the ratio means nothing.
+  "$anepilot" inspect --json "$model" >"$tmp/a.json"
+  "$PYTHON" "$ref" "$model" 2>/dev/null >"$tmp/r.json"
+  "$PYTHON" "$here/bench/inspect_same_summary.py" "$tmp/a.json" "$tmp/r.json" ||
+    { echo "inspect_bench: $name: the two summaries differ (above); no timing" >&2; exit 1; }
   "$inproc" "$model" "$n_cpp" >"$tmp/cpp.json"
   "$PYTHON" "$ref" "$model" --loop "$n_py" 2>/dev/null >"$tmp/py.json"
   hyperfine -N --warmup 2 --runs "$runs" --export-json "$tmp/hf.json" \

@@ -37,6 +37,21 @@ Result<int> OpenRegularFile(const std::string& path, struct stat* st) {
   return fd;
 }
 
+// Reads up to *size bytes of `fd` into `buffer`; *size becomes the count
+// read (less if the file shrank since it was stat'ed).
+Status ReadAll(int fd, const std::string& path, uint8_t* buffer, size_t* size) {
+  size_t done = 0;
+  while (done < *size) {
+    ssize_t n = ::read(fd, buffer + done, *size - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return IoError(path + ": cannot read: " + ErrnoText());
+    if (n == 0) break;
+    done += static_cast<size_t>(n);
+  }
+  *size = done;
+  return Status::Ok();
+}
+
 }  // namespace
 
 Result<MappedFile> MappedFile::Open(const std::string& path, Paging paging) {
@@ -45,6 +60,14 @@ Result<MappedFile> MappedFile::Open(const std::string& path, Paging paging) {
   MappedFile f;
   f.path_ = path;
   f.size_ = static_cast<size_t>(st.st_size);
+  if (paging == Paging::kWhole && f.size_ > 0 && f.size_ <= kCopyMaxBytes) {
+    auto* buffer = new uint8_t[f.size_];
+    f.data_ = buffer;
+    Status read = ReadAll(fd, path, buffer, &f.size_);
+    ::close(fd);
+    if (!read.ok()) return read;
+    return f;
+  }
   if (f.size_ > 0) {
     int flags = MAP_PRIVATE;
 #ifdef MAP_POPULATE
@@ -62,6 +85,7 @@ Result<MappedFile> MappedFile::Open(const std::string& path, Paging paging) {
     if (paging == Paging::kWhole) ::madvise(p, f.size_, MADV_WILLNEED);
 #endif
     f.data_ = static_cast<const uint8_t*>(p);
+    f.mapped_ = true;
   }
   ::close(fd);  // the mapping keeps the file alive
   return f;
@@ -75,6 +99,7 @@ MappedFile& MappedFile::operator=(MappedFile&& other) noexcept {
     path_ = std::move(other.path_);
     data_ = std::exchange(other.data_, nullptr);
     size_ = std::exchange(other.size_, 0);
+    mapped_ = std::exchange(other.mapped_, false);
   }
   return *this;
 }
@@ -82,9 +107,11 @@ MappedFile& MappedFile::operator=(MappedFile&& other) noexcept {
 MappedFile::~MappedFile() { Reset(); }
 
 void MappedFile::Reset() {
-  if (data_ != nullptr) ::munmap(const_cast<uint8_t*>(data_), size_);
+  if (data_ != nullptr && mapped_) ::munmap(const_cast<uint8_t*>(data_), size_);
+  if (data_ != nullptr && !mapped_) delete[] data_;
   data_ = nullptr;
   size_ = 0;
+  mapped_ = false;
 }
 
 Result<std::string> ReadFileToString(const std::string& path) {
@@ -93,20 +120,11 @@ Result<std::string> ReadFileToString(const std::string& path) {
   struct stat st {};
   ANEPILOT_ASSIGN_OR_RETURN(int fd, OpenRegularFile(path, &st));
   std::string text(static_cast<size_t>(st.st_size), '\0');
-  size_t done = 0;
-  while (done < text.size()) {
-    ssize_t n = ::read(fd, text.data() + done, text.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      std::string err = ErrnoText();
-      ::close(fd);
-      return IoError(path + ": cannot read: " + err);
-    }
-    if (n == 0) break;  // the file shrank since fstat
-    done += static_cast<size_t>(n);
-  }
+  size_t size = text.size();
+  Status read = ReadAll(fd, path, reinterpret_cast<uint8_t*>(text.data()), &size);
   ::close(fd);
-  text.resize(done);
+  if (!read.ok()) return read;
+  text.resize(size);
   return text;
 }
 

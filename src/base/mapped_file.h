@@ -1,6 +1,10 @@
 // Read-only view of a whole file. Backed by mmap, so bytes are paged in only
 // when touched: a multi-GB weight file costs address space, not memory, until
-// someone reads a blob. Movable, not copyable; the view dies with the object.
+// someone reads a blob. A small file opened to be read whole (Paging::kWhole,
+// at most kCopyMaxBytes) is instead copied into a heap buffer with read(),
+// which costs less than mapping, populating and unmapping it (a 370 KB model
+// spec: ~20 us against ~35-45 us, measured on Linux 6.18). Movable, not
+// copyable; the view dies with the object.
 #pragma once
 
 #include <cstddef>
@@ -19,6 +23,7 @@ class MappedFile {
   // kLazy: pages are read when touched (weight files). kWhole: the caller
   // reads the whole file at once (a model spec), so it is paged in up front.
   enum class Paging { kLazy, kWhole };
+  static constexpr size_t kCopyMaxBytes = size_t{1} << 20;
   static Result<MappedFile> Open(const std::string& path, Paging paging = Paging::kLazy);
 
   MappedFile() = default;
@@ -38,6 +43,7 @@ class MappedFile {
   std::string path_;
   const uint8_t* data_ = nullptr;
   size_t size_ = 0;
+  bool mapped_ = false;  // data_ is a mapping to unmap, else a buffer to delete[]
 };
 
 // Reads a small file whole into a string (manifests, metadata, MIL text).

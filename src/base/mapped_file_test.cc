@@ -43,6 +43,22 @@ TEST_F(MappedFileTest, BothPagingModesAndReadFileToStringSeeTheBytes) {
   EXPECT_EQ(*text, bytes);
 }
 
+TEST_F(MappedFileTest, WholeFilesAreReadBelowTheCopyLimitAndMappedAbove) {
+  // Both sides of kCopyMaxBytes (copied with read() / mapped and populated).
+  for (size_t size : {MappedFile::kCopyMaxBytes - 1, MappedFile::kCopyMaxBytes, MappedFile::kCopyMaxBytes + 4097}) {
+    std::string bytes(size, '\0');
+    for (size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<char>(i * 7 % 253);
+    const std::string path = Write("whole.bin", bytes);
+    auto f = MappedFile::Open(path, MappedFile::Paging::kWhole);
+    ASSERT_TRUE(f.ok()) << f.status().message();
+    ASSERT_EQ(f->size(), size);
+    EXPECT_TRUE(f->view() == bytes) << size;
+    MappedFile moved = std::move(*f);  // the buffer or mapping moves with it
+    EXPECT_EQ(f->size(), 0u);
+    EXPECT_TRUE(moved.view() == bytes) << size;
+  }
+}
+
 TEST_F(MappedFileTest, AnEmptyFileIsEmpty) {
   const std::string path = Write("empty", "");
   auto f = MappedFile::Open(path, MappedFile::Paging::kWhole);

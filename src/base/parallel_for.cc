@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <mutex>
 #include <system_error>
@@ -10,6 +11,38 @@
 
 namespace anepilot {
 namespace {
+
+// Tells the core that this thread is in a spin-wait loop (cheaper for a
+// sibling hyperthread, and for power).
+inline void CpuRelax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__) || defined(__arm__)
+  asm volatile("yield");
+#endif
+}
+
+// Spins until done() or `budget` has passed; true if done() became true.
+// Waking a thread blocked on a condition variable costs 5-50 us (a futex
+// call, then the scheduler; most on virtual machines), as much as a whole
+// ParallelFor over a small model's operations, so both sides of a job spin a
+// little before they block, as OpenMP runtimes and onnxruntime's pool do.
+template <typename Done>
+bool SpinUntil(Done done, std::chrono::microseconds budget) {
+  const auto deadline = std::chrono::steady_clock::now() + budget;
+  while (!done()) {
+    for (int i = 0; i < 32; ++i) CpuRelax();
+    if (std::chrono::steady_clock::now() >= deadline) return done();
+  }
+  return true;
+}
+
+// How long an idle pool thread keeps watching for the next job before it
+// sleeps, and how long a caller watches for its job's end. Readers run a few
+// parallel phases per model, separated by short serial steps; an idle thread
+// costs this much CPU per job at most.
+constexpr std::chrono::microseconds kWorkerSpin{250};
+constexpr std::chrono::microseconds kCallerSpin{100};
 
 // One job at a time: pieces are claimed through an atomic counter by the
 // caller and by the pool's threads; the caller waits until every claimed
@@ -30,19 +63,26 @@ class Pool {
       for (size_t i = 0; i < count; ++i) fn(i);
       return;
     }
+    bool sleepers = false;
     {
       std::lock_guard<std::mutex> lock(mu_);
+      sleepers = sleepers_ > 0;
       fn_ = &fn;
       count_ = count;
       next_.store(0, std::memory_order_relaxed);
       done_ = 0;
-      ++generation_;
+      pieces_done_.store(0, std::memory_order_relaxed);
+      generation_.fetch_add(1, std::memory_order_release);
     }
-    wake_.notify_all();
+    if (sleepers) wake_.notify_all();  // spinning threads see generation_ change
     size_t mine = Work();
+    SpinUntil([&] {
+      return pieces_done_.load(std::memory_order_acquire) == count &&
+             active_.load(std::memory_order_acquire) == 0;
+    }, kCallerSpin);
     std::unique_lock<std::mutex> lock(mu_);
     done_ += mine;
-    finished_.wait(lock, [&] { return done_ == count_ && active_ == 0; });
+    finished_.wait(lock, [&] { return done_ == count_ && active_.load(std::memory_order_relaxed) == 0; });
     fn_ = nullptr;
   }
 
@@ -64,6 +104,7 @@ class Pool {
     size_t ran = 0;
     for (size_t i = next_.fetch_add(1); i < count_; i = next_.fetch_add(1)) {
       (*fn_)(i);
+      pieces_done_.fetch_add(1, std::memory_order_release);
       ++ran;
     }
     return ran;
@@ -73,15 +114,23 @@ class Pool {
     uint64_t seen = 0;
     std::unique_lock<std::mutex> lock(mu_);
     while (true) {
-      wake_.wait(lock, [&] { return generation_ != seen && fn_ != nullptr; });
-      seen = generation_;
-      ++active_;
+      auto job_ready = [&] { return generation_.load(std::memory_order_relaxed) != seen && fn_ != nullptr; };
+      if (!job_ready()) {
+        lock.unlock();
+        SpinUntil([&] { return generation_.load(std::memory_order_acquire) != seen; }, kWorkerSpin);
+        lock.lock();
+        ++sleepers_;
+        wake_.wait(lock, job_ready);
+        --sleepers_;
+      }
+      seen = generation_.load(std::memory_order_relaxed);
+      active_.fetch_add(1, std::memory_order_relaxed);
       lock.unlock();
       size_t ran = Work();
       lock.lock();
       done_ += ran;
-      --active_;
-      if (done_ == count_ && active_ == 0) finished_.notify_all();
+      active_.fetch_sub(1, std::memory_order_release);
+      if (done_ == count_ && active_.load(std::memory_order_relaxed) == 0) finished_.notify_all();
     }
   }
 
@@ -92,8 +141,11 @@ class Pool {
   size_t count_ = 0;
   std::atomic<size_t> next_{0};
   size_t done_ = 0;
-  unsigned active_ = 0;
-  uint64_t generation_ = 0;
+  // Written under mu_; also read without it by spinning threads.
+  std::atomic<unsigned> active_{0};
+  std::atomic<uint64_t> generation_{0};
+  std::atomic<size_t> pieces_done_{0};  // this job's pieces finished, by any thread
+  unsigned sleepers_ = 0;               // pool threads blocked on wake_ (under mu_)
   unsigned workers_ = 0;
 };
 

@@ -1,6 +1,7 @@
 #include "base/parallel_for.h"
 
 #include <atomic>
+#include <chrono>
 #include <thread>
 #include <vector>
 
@@ -36,6 +37,26 @@ TEST(ParallelFor, CallersOnSeveralThreadsEachGetTheirWorkDone) {
   }
   for (auto& t : callers) t.join();
   EXPECT_EQ(total.load(), 4u * 50u * 10u);
+}
+
+TEST(ParallelFor, JobsAfterThePoolThreadsFellAsleepAreDone) {
+  // Idle pool threads spin for a moment, then block; both ways of getting
+  // the next job must work.
+  for (int round = 0; round < 6; ++round) {
+    std::vector<std::atomic<int>> hits(8);
+    ParallelFor(hits.size(), [&](size_t i) { hits[i].fetch_add(1); });
+    for (auto& h : hits) ASSERT_EQ(h.load(), 1) << "round " << round;
+    std::this_thread::sleep_for(std::chrono::milliseconds(round % 2 == 0 ? 0 : 5));
+  }
+}
+
+TEST(ParallelFor, ACallerWaitsForPiecesThatRunLongerThanItSpins) {
+  std::vector<int> out(4, 0);
+  ParallelFor(out.size(), [&](size_t i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(3));
+    out[i] = static_cast<int>(i) + 1;
+  });
+  EXPECT_EQ(out, (std::vector<int>{1, 2, 3, 4}));
 }
 
 TEST(ParallelFor, UsesAtLeastOneThread) {
