@@ -737,79 +737,79 @@ bool Decoder::Operation(std::string_view bytes, size_t off, int block_depth, ir:
   FieldKey k;
   std::string_view v;
   size_t voff = 0;
+  // An if-chain with the most frequent fields first, not a switch: the
+  // switch's indirect jump was the op loop's most mispredicted branch.
   while (r.NextField(&k)) {
-    switch (k.number) {
-      case field::kOpType:
-        if (ReadLenField(r, k, &v, &voff)) out->type.assign(v);
-        break;
-      case field::kOpInputs: {
-        if (!ReadLenField(r, k, &v, &voff)) break;
-        if (out->inputs.empty()) {
-          // Writers put an op's inputs one after another: count them so the
-          // list is allocated once. (Grown one by one, each outgrown copy
-          // would stay behind in the arena: its argument's bindings were
-          // allocated after it, so it cannot be extended in place.)
-          WireReader ahead = r;
-          FieldKey next;
-          size_t n = 1;
-          while (ahead.NextField(&next) && next.number == field::kOpInputs && next.type == WireType::kLen) {
-            ++n;
-            ahead.Skip(next);
-          }
-          out->inputs.reserve(n);
+    if (k.number == field::kOpInputs) {
+      if (!ReadLenField(r, k, &v, &voff)) continue;
+      if (out->inputs.empty()) {
+        // Writers put an op's inputs one after another: count them so the
+        // list is allocated once. (Grown one by one, each outgrown copy
+        // would stay behind in the arena: its argument's bindings were
+        // allocated after it, so it cannot be extended in place.)
+        WireReader ahead = r;
+        FieldKey next;
+        size_t n = 1;
+        while (ahead.NextField(&next) && next.number == field::kOpInputs && next.type == WireType::kLen) {
+          ++n;
+          ahead.Skip(next);
         }
-        std::string_view param, name;
-        if (CanonicalNamedArgument(v, &param, &name)) {
-          ir::Argument& a = out->inputs.emplace_back();
-          a.param.assign(param);
-          a.bindings.emplace_back().name.assign(name);
-          break;
-        }
-        if (!ArgumentEntry(v, voff, depth - 1, &out->inputs.emplace_back())) return false;
-        break;
+        out->inputs.reserve(n);
       }
-      case field::kOpOutputs: {
-        if (!ReadLenField(r, k, &v, &voff)) break;
-        ir::Value& value = out->outputs.emplace_back();
-        if (!CanonicalTensorValue(v, &value) && !NamedValue(v, voff, depth - 1, &value)) return false;
-        break;
+      std::string_view param, name;
+      if (CanonicalNamedArgument(v, &param, &name)) {
+        ir::Argument& a = out->inputs.emplace_back();
+        a.param.assign(param);
+        a.bindings.emplace_back().name.assign(name);
+        continue;
       }
-      case field::kOpBlocks:
-        if (ReadLenField(r, k, &v, &voff) &&
-            !Block(v, voff, depth - 1, block_depth + 1, /*decode_ops=*/true, &out->blocks.emplace_back())) {
-          return false;
-        }
-        break;
-      case field::kOpAttributes: {
-        if (!ReadLenField(r, k, &v, &voff)) break;
-        std::string_view name_value, text;
-        if (CanonicalNameEntry(v, &name_value) && CanonicalStringScalar(name_value, &text)) {
-          out->name.assign(text);
-          break;
-        }
-        if (Match m = CanonicalAttribute(v, voff, out); m != Match::kNotCanonical) {
-          if (m == Match::kFailed) return false;
-          break;
-        }
-        std::string_view key;
-        SubMessage value;
-        if (!ScanEntry(v, voff, depth - 1, &key, &value)) return false;
-        if (key == "name") {
-          // Decoded into a reused constant: only its string is kept.
-          ResetConstant(&name_scratch_);
-          if (!ValueOf(value, depth - 2, &name_scratch_)) return false;
-          if (name_scratch_.strings.size() == 1) out->name = std::move(name_scratch_.strings[0]);
-          break;
-        }
-        ir::Constant c;
-        if (!ValueOf(value, depth - 2, &c)) return false;
-        out->attributes.insert_or_assign(std::string(key), std::move(c));
-        break;
-      }
-      default:
-        r.Skip(k);
-        break;
+      if (!ArgumentEntry(v, voff, depth - 1, &out->inputs.emplace_back())) return false;
+      continue;
     }
+    if (k.number == field::kOpAttributes) {
+      if (!ReadLenField(r, k, &v, &voff)) continue;
+      std::string_view name_value, text;
+      if (CanonicalNameEntry(v, &name_value) && CanonicalStringScalar(name_value, &text)) {
+        out->name.assign(text);
+        continue;
+      }
+      if (Match m = CanonicalAttribute(v, voff, out); m != Match::kNotCanonical) {
+        if (m == Match::kFailed) return false;
+        continue;
+      }
+      std::string_view key;
+      SubMessage value;
+      if (!ScanEntry(v, voff, depth - 1, &key, &value)) return false;
+      if (key == "name") {
+        // Decoded into a reused constant: only its string is kept.
+        ResetConstant(&name_scratch_);
+        if (!ValueOf(value, depth - 2, &name_scratch_)) return false;
+        if (name_scratch_.strings.size() == 1) out->name = std::move(name_scratch_.strings[0]);
+        continue;
+      }
+      ir::Constant c;
+      if (!ValueOf(value, depth - 2, &c)) return false;
+      out->attributes.insert_or_assign(std::string(key), std::move(c));
+      continue;
+    }
+    if (k.number == field::kOpOutputs) {
+      if (!ReadLenField(r, k, &v, &voff)) continue;
+      ir::Value& value = out->outputs.emplace_back();
+      if (!CanonicalTensorValue(v, &value) && !NamedValue(v, voff, depth - 1, &value)) return false;
+      continue;
+    }
+    if (k.number == field::kOpType) {
+      if (ReadLenField(r, k, &v, &voff)) out->type.assign(v);
+      continue;
+    }
+    if (k.number == field::kOpBlocks) {
+      if (ReadLenField(r, k, &v, &voff) &&
+          !Block(v, voff, depth - 1, block_depth + 1, /*decode_ops=*/true, &out->blocks.emplace_back())) {
+        return false;
+      }
+      continue;
+    }
+    r.Skip(k);
   }
   if (!Finish(r)) return false;
   // An op without a "name" attribute is identified by its first output.
