@@ -13,7 +13,8 @@
 // they return (ir::Program::storage), which keeps it alive.
 //
 // Not thread-safe: one thread allocates from an arena at a time (parallel
-// decoding gives each run of ops its own arena and merges them with Adopt).
+// decoding gives each run of ops a child arena of the program's, see
+// NewChild).
 #pragma once
 
 #include <cstddef>
@@ -53,12 +54,19 @@ class Arena {
     return true;
   }
 
-  // Takes every block of `other` (which is left empty and usable): memory
-  // allocated from `other` now lives as long as this arena.
-  void Adopt(Arena& other);
+  // A new arena owned by this one, for another thread to allocate from. It
+  // lives, with everything allocated from it, until this arena is destroyed:
+  // lists whose storage came from it keep growing from it (ArenaVector
+  // remembers its arena), so it must outlive them as the parent does. Call on
+  // the thread that owns this arena, before handing the child out.
+  Arena* NewChild(size_t first_block_bytes = 4096);
 
-  // Bytes in blocks held (allocated or not), for tests and statistics.
-  size_t bytes_reserved() const { return reserved_; }
+  // True if `other` is this arena or one of its children (recursively).
+  bool Owns(const Arena* other) const;
+
+  // Bytes in blocks held (allocated or not) by this arena and its children,
+  // for tests and statistics.
+  size_t bytes_reserved() const;
 
   // The calling thread's current arena (see ArenaScope), or nullptr.
   static Arena* Current() { return current_; }
@@ -92,6 +100,8 @@ class Arena {
   BlockHeader* blocks_ = nullptr;
   size_t next_block_bytes_;
   size_t reserved_ = 0;
+  Arena* first_child_ = nullptr;   // owned; a list through next_sibling_
+  Arena* next_sibling_ = nullptr;
 
   static inline thread_local Arena* current_ = nullptr;
 };

@@ -16,6 +16,11 @@ Arena::Arena(size_t first_block_bytes)
     : next_block_bytes_(std::clamp<size_t>(first_block_bytes, 256, kMaxBlockBytes)) {}
 
 Arena::~Arena() {
+  for (Arena* c = first_child_; c != nullptr;) {
+    Arena* next = c->next_sibling_;
+    delete c;
+    c = next;
+  }
   for (BlockHeader* b = blocks_; b != nullptr;) {
     BlockHeader* next = b->next;
     FreeBlock(b);
@@ -145,22 +150,25 @@ void* Arena::AllocateSlow(size_t bytes, size_t align) {
   return reinterpret_cast<void*>(p);
 }
 
-void Arena::Adopt(Arena& other) {
-  if (other.blocks_ == nullptr) return;
-  BlockHeader* last = other.blocks_;
-  while (last->next != nullptr) last = last->next;
-  // Splice other's blocks after our current one, so our bump pointer (which
-  // is in blocks_, if any) stays valid.
-  if (blocks_ == nullptr) {
-    blocks_ = other.blocks_;
-  } else {
-    last->next = blocks_->next;
-    blocks_->next = other.blocks_;
+Arena* Arena::NewChild(size_t first_block_bytes) {
+  auto* child = new Arena(first_block_bytes);
+  child->next_sibling_ = first_child_;
+  first_child_ = child;
+  return child;
+}
+
+bool Arena::Owns(const Arena* other) const {
+  if (other == this) return true;
+  for (const Arena* c = first_child_; c != nullptr; c = c->next_sibling_) {
+    if (c->Owns(other)) return true;
   }
-  reserved_ += other.reserved_;
-  other.blocks_ = nullptr;
-  other.ptr_ = other.end_ = nullptr;
-  other.reserved_ = 0;
+  return false;
+}
+
+size_t Arena::bytes_reserved() const {
+  size_t total = reserved_;
+  for (const Arena* c = first_child_; c != nullptr; c = c->next_sibling_) total += c->bytes_reserved();
+  return total;
 }
 
 }  // namespace anepilot

@@ -692,21 +692,25 @@ bool Decoder::OperationsInParallel(const std::vector<OpBytes>& ops, ir::Block* o
   }
 
   out->ops.resize(ops.size());
-  // Each run allocates from an arena of its own (arenas are single-threaded),
-  // adopted afterwards by this thread's arena, which the Program keeps.
+  // Each run allocates from an arena of its own (arenas are single-threaded):
+  // a child of this thread's arena, which the Program keeps, so that the
+  // run's lists can still grow from it later.
   struct Run {
     Status status;
     std::vector<std::string> warnings;
-    std::unique_ptr<Arena> arena;
+    Arena* arena = nullptr;
   };
   std::vector<Run> results(runs);
-  Arena* const storage = Arena::Current();
+  if (Arena* const storage = Arena::Current(); storage != nullptr) {
+    for (unsigned run = 0; run < runs; ++run) {
+      const size_t run_bytes = begin[run + 1] > begin[run]
+                                   ? size_t(ops[begin[run + 1] - 1].offset - ops[begin[run]].offset)
+                                   : 0;
+      results[run].arena = storage->NewChild(ArenaBytesFor(run_bytes));
+    }
+  }
   auto decode_run = [&](unsigned run) {
-    const size_t run_bytes = begin[run + 1] > begin[run]
-                                 ? size_t(ops[begin[run + 1] - 1].offset - ops[begin[run]].offset)
-                                 : 0;
-    if (storage != nullptr) results[run].arena = std::make_unique<Arena>(ArenaBytesFor(run_bytes));
-    ArenaScope scope(results[run].arena.get());
+    ArenaScope scope(results[run].arena);
     Decoder d(file_, &results[run].warnings, /*threads=*/1);
     d.function_ = function_;
     d.block_depth_ = 0;
@@ -721,9 +725,6 @@ bool Decoder::OperationsInParallel(const std::vector<OpBytes>& ops, ir::Block* o
   };
   ParallelFor(runs, [&](size_t run) { decode_run(static_cast<unsigned>(run)); });
 
-  for (Run& r : results) {
-    if (r.arena != nullptr) storage->Adopt(*r.arena);
-  }
   for (Run& r : results) {
     for (std::string& w : r.warnings) warnings_->push_back(std::move(w));
     if (!r.status.ok()) return SetStatus(std::move(r.status));

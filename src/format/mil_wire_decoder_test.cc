@@ -722,5 +722,29 @@ TEST(MilWireDecoder, ADecodedProgramsListsLiveInItsStorageAndOutliveReassignment
   EXPECT_EQ(moved.functions[0].body.ops[1000].name, "op_with_a_long_name_1000");
 }
 
+TEST(MilWireDecoder, ListsDecodedOnOtherThreadsCanGrowAfterTheDecode) {
+  // Each run of a parallel decode allocates from an arena of its own; a list
+  // keeps allocating from that arena when it grows later, so the program's
+  // storage must keep every run's arena alive. (It once kept only their
+  // blocks: growing such a list used the destroyed arena.)
+  const std::string bytes = ProgramWithOps(ManyOps(4 * kParallelMinOps));
+  std::vector<std::string> w;
+  auto program = DecodeMilProgram(bytes, 0, "wire", &w, 4);
+  ASSERT_TRUE(program.ok()) << program.status().ToString();
+  auto& ops = program->functions[0].body.ops;
+  for (size_t i : {size_t{0}, size_t{700}, size_t{1500}, ops.size() - 1}) {
+    ir::Op& op = ops[i];
+    ASSERT_NE(op.outputs.arena(), nullptr) << i;
+    EXPECT_TRUE(program->storage->Owns(op.outputs.arena())) << "op " << i << "'s outputs";
+    for (int k = 0; k < 300; ++k) op.outputs.emplace_back().name.assign("grown_" + std::to_string(k));
+    op.inputs.emplace_back().param.assign("extra");
+  }
+  EXPECT_EQ(ops[700].outputs[1 + 299].name, "grown_299");
+  EXPECT_EQ(ops[700].name, "op_with_a_long_name_700");
+  EXPECT_EQ(ops.back().inputs.back().param, "extra");
+  Arena unrelated;
+  EXPECT_FALSE(program->storage->Owns(&unrelated));
+}
+
 }  // namespace
 }  // namespace anepilot::format
