@@ -136,6 +136,17 @@ class ArenaVector {
     std::destroy_n(data_, size_);
     size_ = 0;
   }
+  // Appends n elements left unconstructed and returns the first. The caller
+  // must construct every one of them (placement new) before the list is
+  // read, grown, copied or destroyed. For a list whose slices are built on
+  // several threads, each constructing (and so first touching) its own.
+  T* append_unconstructed(size_t n) {
+    reserve(size_ + n);
+    T* first = data_ + size_;
+    size_ = static_cast<uint32_t>(size_ + n);
+    return first;
+  }
+
   void resize(size_t n) {
     if (n < size_) {
       std::destroy(data_ + n, data_ + size_);

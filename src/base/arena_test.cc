@@ -306,6 +306,33 @@ TEST(ArenaVector, BehavesLikeStdVectorUnderRandomEdits) {
   }
 }
 
+TEST(ArenaVector, AppendUnconstructedLeavesSlotsForThreadsToConstruct) {
+  Arena arena;
+  ArenaScope scope(&arena);
+  ArenaVector<ArenaVector<std::string>> lists;
+  lists.emplace_back().push_back("first");
+  auto* slots = lists.append_unconstructed(1000);
+  ASSERT_EQ(lists.size(), 1001u);
+  EXPECT_EQ(slots, lists.data() + 1);
+  std::vector<std::thread> threads;
+  for (size_t t = 0; t < 4; ++t) {
+    threads.emplace_back([slots, t] {
+      for (size_t i = t * 250; i < (t + 1) * 250; ++i) {
+        auto* list = new (&slots[i]) ArenaVector<std::string>();
+        for (size_t k = 0; k < i % 5; ++k) list->push_back("element " + std::to_string(i));  // heap: no scope here
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(lists[0][0], "first");
+  for (size_t i = 0; i < 1000; ++i) {
+    ASSERT_EQ(lists[1 + i].size(), i % 5) << i;
+    if (i % 5 != 0) EXPECT_EQ(lists[1 + i].back(), "element " + std::to_string(i));
+  }
+  lists.push_back(lists[3]);  // grows and copies like any list (destroyed normally: LeakSanitizer checks)
+  EXPECT_EQ(lists.back().size(), 2u);
+}
+
 TEST(ArenaVector, AtChecksBounds) {
   ArenaVector<int> v{1, 2, 3};
   EXPECT_EQ(v.at(2), 3);
