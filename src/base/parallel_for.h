@@ -11,6 +11,12 @@
 // they exit with the process. fn must not throw. Calls from several threads
 // at once are safe: each waits for the pool or runs its pieces itself.
 //
+// Idle pool threads watch for the next job for up to 250 us before they
+// block, and a caller watches for the end of its job for up to 100 us: a
+// wake-up through a condition variable cost 20-40 us on the development VM,
+// as much as half the parallel decode of a 2,400-op model. So an idle pool
+// costs up to 250 us of one core's time after each job.
+//
 // Why not OpenMP or oneTBB: Apple's clang ships without OpenMP, and TBB would
 // add a runtime library to short-lived CLI processes for one loop.
 #pragma once

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <charconv>
+#include <cmath>
 #include <cstdlib>
 #include <limits>
 #include <optional>
@@ -350,13 +351,22 @@ class Parser {
       std::string key;
       ANEPILOT_RETURN_IF_ERROR(ExpectIdentifier("'path' or 'offset'", "in BLOBFILE(...)", &key));
       ANEPILOT_RETURN_IF_ERROR(Expect(K::kEquals, "after a BLOBFILE argument name"));
+      const uint32_t value_line = tok_.line, value_column = tok_.column;
       ir::Constant v;
       ANEPILOT_RETURN_IF_ERROR(ParseTypedValue(&v));
       if (key == "path" && v.strings.size() == 1) {
         ref.file = std::move(v.strings[0]);
         has_path = true;
-      } else if (key == "offset" && v.numbers.size() == 1 && v.numbers[0] >= 0) {
-        ref.offset = static_cast<uint64_t>(v.numbers[0]);
+      } else if (key == "offset" && v.numbers.size() == 1) {
+        // A byte position in the weight file: whole, not negative, and exact
+        // as the double the value was read into (below 2^53, 8 PiB).
+        const double x = v.numbers[0];
+        if (!(x >= 0 && x < 0x1p53 && x == std::floor(x))) {
+          return ParseError(fmt::format("{}:{}:{}: BLOBFILE offset {} is not a byte offset (a whole number "
+                                        "from 0 to 2^53); the model.mil is corrupt",
+                                        file_, value_line, value_column, x));
+        }
+        ref.offset = static_cast<uint64_t>(x);
         has_offset = true;
       }
       if (tok_.kind == K::kComma) {

@@ -259,6 +259,24 @@ TEST(MilTextParser, OtherSyntaxErrors) {
             std::string::npos);
 }
 
+TEST(MilTextParser, BlobOffsetsThatAreNoByteOffsetsAreErrorsNamingTheValue) {
+  // inf once reached a double -> uint64 conversion (undefined behaviour; found by the fuzzer).
+  auto program = [](const std::string& offset) {
+    return "program(1.0)\n{\n  func main<ios16>() {\n    tensor<fp16, [2]> w = const()[name = string(\"w\"), val = "
+           "tensor<fp16, [2]>(BLOBFILE(path = string(\"@model_path/weights/weight.bin\"), offset = " +
+           offset + "))];\n  } -> (w);\n}\n";
+  };
+  for (const char* bad : {"uint64(inf)", "uint64(-inf)", "uint64(nan)", "uint64(-64)", "uint64(1.5)",
+                          "uint64(1e300)", "uint64(9007199254740992)"}) {
+    std::string msg = ParseErrorOf(program(bad));
+    EXPECT_NE(msg.find("model.mil:4:"), std::string::npos) << bad << ": " << msg;
+    EXPECT_NE(msg.find("is not a byte offset"), std::string::npos) << bad << ": " << msg;
+  }
+  // The largest offset a double holds exactly still reads.
+  ir::Program ok = ParseOk(program("uint64(9007199254740991)"));
+  EXPECT_EQ(ok.functions[0].body.ops[0].attributes.at("val").blob->offset, 9007199254740991u);
+}
+
 TEST(MilTextParser, HostileNestingIsAnErrorNotACrash) {
   std::string deep = "program(1.0) { func main<ios16>() { tensor<fp16, [1]> y = c()[val = tensor<fp16, [1]>(";
   deep += std::string(100000, '[');

@@ -406,6 +406,9 @@ TEST(AneRulesBrokenFileTest, EachBrokenFieldIsNamed) {
                 "rules[0].severity: unknown severity");
   ExpectInvalid(edit([](json& j) { j.erase("ane_op_types"); }), "whitelist", "ane_op_types: required field is missing");
   ExpectInvalid(edit([](json& j) { j["version"] = 7; }), "version", "version: version 7 is not supported");
+  // Thresholds are printed as int64 byte counts: 1e19 once overflowed the conversion.
+  ExpectInvalid(edit([](json& j) { j["rules"][0]["match"]["conditions"][0]["value"] = 1e19; }), "huge",
+                "rules[0].match.conditions[0].value: 1e+19 is out of range");
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 // Loading and validating data/ane_rules.json (format: docs/knowledge.md) into
 // AneRuleSet::Compiled.
 #include <algorithm>
+#include <cmath>
 #include <set>
 
 #include <fmt/format.h>
@@ -203,6 +204,11 @@ Result<RuleCondition> ParseCondition(const json& j, const JsonPlace& place, bool
         break;
       case PropertyInfo::Kind::kNumber:
         if (!v.is_number()) return vp.Invalid(fmt::format("expected a number, got {}", JsonBrief(v)));
+        // Thresholds are compared with and printed as int64 counts (bytes,
+        // elements): a larger magnitude would overflow the conversion.
+        if (!std::isfinite(v.get<double>()) || std::fabs(v.get<double>()) > 0x1p62) {
+          return vp.Invalid(fmt::format("{} is out of range (at most 2^62 in magnitude)", JsonBrief(v)));
+        }
         c.numbers.push_back(v.get<double>());
         break;
     }

@@ -45,7 +45,7 @@ class StoreTest : public ::testing::Test {
   void TearDown() override { fs::remove_all(root_); }
   CompiledModelStore Open(uint64_t budget = uint64_t{1} << 30,
                           std::function<Status(const std::string&)> protect = {}) {
-    auto s = CompiledModelStore::Open({root_, budget, std::move(protect)});
+    auto s = CompiledModelStore::Open({root_, budget, std::move(protect), nullptr});
     EXPECT_TRUE(s.ok()) << s.status().ToString();
     return std::move(s).value();
   }
@@ -292,7 +292,7 @@ TEST_F(StoreTest, ConcurrentProcessesKeepTheStoreConsistent) {
       // The child must never return into gtest (whose TearDown would delete
       // the store under the other processes): any exception is a failure code.
       try {
-      auto opened = CompiledModelStore::Open({root_, 5000, {}});
+      auto opened = CompiledModelStore::Open({root_, 5000, {}, nullptr});
       if (!opened.ok()) ::_exit(10);
       CompiledModelStore& store = *opened;
       std::mt19937 rng(1234 + p);
