@@ -7,7 +7,10 @@ compression ops, weights (each blob reference's 64-byte header in the weight
 file checked against the declared type, sizes summed) and the largest
 intermediate tensors. Same work, same inputs, so the timings compare like
 with like. (Until 2026-12-07 this script skipped IO shapes, metadata,
-compression ops and weights; see bench/README.md.)
+compression ops and weights; see bench/README.md.) ML Programs are covered
+in full (all 13 of the shared corpus agree with `inspect`); NeuralNetwork
+models only by kind, IO and layer histogram, so the benchmark uses ML
+Programs.
 
     inspect_reference_summary.py MODEL              # once; prints the summary as JSON (whole-process runs)
     inspect_reference_summary.py MODEL --loop N     # N times in-process; prints timing JSON
@@ -17,8 +20,8 @@ import heapq
 import json
 import mmap
 import os
-import struct
 import statistics
+import struct
 import sys
 import time
 
