@@ -22,19 +22,18 @@ inline void CpuRelax() {
 #endif
 }
 
-// Spins until done() or `budget` has passed; true if done() became true.
+// Spins until done() or `budget` has passed (callers re-check under their lock).
 // Waking a thread blocked on a condition variable costs 5-50 us (a futex
 // call, then the scheduler; most on virtual machines), as much as a whole
 // ParallelFor over a small model's operations, so both sides of a job spin a
 // little before they block, as OpenMP runtimes and onnxruntime's pool do.
 template <typename Done>
-bool SpinUntil(Done done, std::chrono::microseconds budget) {
+void SpinUntil(Done done, std::chrono::microseconds budget) {
   const auto deadline = std::chrono::steady_clock::now() + budget;
   while (!done()) {
     for (int i = 0; i < 32; ++i) CpuRelax();
-    if (std::chrono::steady_clock::now() >= deadline) return done();
+    if (std::chrono::steady_clock::now() >= deadline) return;
   }
-  return true;
 }
 
 // How long an idle pool thread keeps watching for the next job before it

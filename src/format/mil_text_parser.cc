@@ -110,8 +110,12 @@ class Parser {
       std::string_view t = tok_.text.substr(0, 40);
       found = fmt::format("'{}'", t);
     }
-    return ParseError(fmt::format("{}:{}:{}: expected {} {}, found {}", file_, tok_.line,
-                                  tok_.column, expected, where, found));
+    return ErrorAt(tok_.line, tok_.column, fmt::format("expected {} {}, found {}", expected, where, found));
+  }
+
+  // A parse error "file:line:column: what" (the one message prefix of this parser).
+  Status ErrorAt(uint32_t line, uint32_t column, std::string_view what) const {
+    return ParseError(fmt::format("{}:{}:{}: {}", file_, line, column, what));
   }
 
   Status Expect(K kind, std::string_view where) {
@@ -144,8 +148,7 @@ class Parser {
   };
   Status CheckDepth() const {
     if (depth_ > kMaxDepth) {
-      return ParseError(fmt::format("{}:{}:{}: nesting deeper than {} levels", file_, tok_.line,
-                                    tok_.column, kMaxDepth));
+      return ErrorAt(tok_.line, tok_.column, fmt::format("nesting deeper than {} levels", kMaxDepth));
     }
     return Status::Ok();
   }
@@ -362,9 +365,10 @@ class Parser {
         // as the double the value was read into (below 2^53, 8 PiB).
         const double x = v.numbers[0];
         if (!(x >= 0 && x < 0x1p53 && x == std::floor(x))) {
-          return ParseError(fmt::format("{}:{}:{}: BLOBFILE offset {} is not a byte offset (a whole number "
-                                        "from 0 to 2^53); the model.mil is corrupt",
-                                        file_, value_line, value_column, x));
+          return ErrorAt(value_line, value_column,
+                         fmt::format("BLOBFILE offset {} is not a byte offset (a whole number from 0 to 2^53); "
+                                     "the model.mil is corrupt",
+                                     x));
         }
         ref.offset = static_cast<uint64_t>(x);
         has_offset = true;
